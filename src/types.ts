@@ -1,0 +1,90 @@
+/**
+ * The vocabulary shared by every layer: records, variants, thumbnails and outcomes.
+ * Lower layers import only this file and `errors.ts`.
+ */
+import type { ErrorCode } from './errors.js';
+
+/** One image to rebuild, as a user's database or a manifest describes it. */
+export interface ThumbRecord {
+  /** Names the image in the store. When absent, a stable hash of `url` is used. */
+  key?: string;
+  /** The original image's URL (http: or https:). */
+  url: string;
+  /** Further URLs of the same image, tried in order after `url` fails. */
+  mirrors?: readonly string[];
+  /** The original's width in pixels, if known: shapes a placeholder for a one-sided variant. */
+  width?: number;
+  /** The original's height in pixels, if known: shapes a placeholder for a one-sided variant. */
+  height?: number;
+  /** The image's dominant colour (`#rgb` or `#rrggbb`), if known: tints its placeholder. */
+  color?: string;
+}
+
+/** How a variant fits the source into its box; the `fit` modes of sharp. */
+export type Fit = 'cover' | 'contain' | 'fill' | 'inside' | 'outside';
+
+/** A named size. At least one of `width` and `height` is required. */
+export interface VariantSpec {
+  /** Box width in pixels. */
+  width?: number;
+  /** Box height in pixels. */
+  height?: number;
+  /**
+   * How the source fits the box.
+   * @default 'inside' when only one side is given or when not set: never crops unless asked.
+   */
+  fit?: Fit;
+}
+
+/** Output formats rethumb writes. */
+export type OutputFormat = 'webp' | 'jpeg' | 'png' | 'avif';
+
+/** Source formats rethumb accepts (SVG only with `allowSvg`). */
+export type SourceFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'heif' | 'tiff' | 'svg';
+
+/**
+ * How a thumbnail was obtained.
+ * - `memory`: the in-process cache.
+ * - `stored`: already in the store (or a backup store that holds it as is).
+ * - `regenerated`: fetched from the record's `url` and rendered.
+ * - `mirror`: from a mirror URL or a backup store.
+ * - `derived`: resized from a surviving larger variant; degraded, replaced by a later run.
+ * - `placeholder`: a generated stand-in; never stored.
+ */
+export type Outcome = 'memory' | 'stored' | 'regenerated' | 'mirror' | 'derived' | 'placeholder';
+
+/** Outcomes that are stand-ins for a real thumbnail. */
+export const FALLBACK_OUTCOMES: ReadonlySet<Outcome> = new Set(['derived', 'placeholder']);
+
+/** One source that failed, in the order tried. */
+export interface SourceFailure {
+  /** The URL (or `backup:<index>`) that failed. */
+  source: string;
+  code: ErrorCode;
+  message: string;
+  /** The HTTP status, for `RETHUMB_HTTP_STATUS`. */
+  status?: number;
+}
+
+/** What `get()` resolves with: always a decodable image of the variant's box. */
+export interface Thumbnail {
+  body: Buffer;
+  /** e.g. `image/webp`. */
+  contentType: string;
+  width: number;
+  height: number;
+  outcome: Outcome;
+  /**
+   * Why this is not a fresh, real thumbnail: the code of the first source's failure, for
+   * `mirror`, `derived` and `placeholder` (and for `stored`/`memory` entries that are degraded).
+   */
+  reason?: ErrorCode;
+  /** True for stand-ins that a later rebuild should replace: `derived` and `placeholder`. */
+  degraded: boolean;
+  /** The record's store key. */
+  key: string;
+  /** The variant name. */
+  variant: string;
+  /** Every source failure, in order, when sources were tried and failed. */
+  failures?: readonly SourceFailure[];
+}
