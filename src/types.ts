@@ -88,3 +88,25 @@ export interface Thumbnail {
   /** Every source failure, in order, when sources were tried and failed. */
   failures?: readonly SourceFailure[];
 }
+
+/** File extension of each output format. */
+export const FORMAT_EXTENSIONS: Readonly<Record<OutputFormat, string>> = Object.freeze({
+  webp: 'webp',
+  jpeg: 'jpg',
+  png: 'png',
+  avif: 'avif',
+});
+
+/** MIME type of each output format. */
+export const FORMAT_CONTENT_TYPES: Readonly<Record<OutputFormat, string>> = Object.freeze({
+  webp: 'image/webp',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  avif: 'image/avif',
+});
+
+/** The output format of a file extension, or `undefined`. */
+export function formatOfExtension(ext: string): OutputFormat | undefined {
+  for (const [format, e] of Object.entries(FORMAT_EXTENSIONS)) if (e === ext) return format as OutputFormat;
+  return undefined;
+}

@@ -6,6 +6,8 @@
  */
 import type { OutputFormat } from '../types.js';
 
+export { FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS, formatOfExtension } from '../types.js';
+
 /** Where one thumbnail lives: `<key>/<variant>.<ext>`. */
 export interface StoreEntryAddress {
   /** The record's key, validated by `assertValidKey()`. */
@@ -56,26 +58,4 @@ export interface Store {
   delete(address: StoreEntryAddress, options?: StoreOperationOptions): Promise<void>;
   /** Every entry whose key starts with `prefix` (all when empty), in no particular order. */
   list(prefix?: string, options?: StoreOperationOptions): AsyncIterable<StoreListing>;
-}
-
-/** File extension of each output format. */
-export const FORMAT_EXTENSIONS: Readonly<Record<OutputFormat, string>> = Object.freeze({
-  webp: 'webp',
-  jpeg: 'jpg',
-  png: 'png',
-  avif: 'avif',
-});
-
-/** MIME type of each output format. */
-export const FORMAT_CONTENT_TYPES: Readonly<Record<OutputFormat, string>> = Object.freeze({
-  webp: 'image/webp',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  avif: 'image/avif',
-});
-
-/** The output format of a file extension, or `undefined`. */
-export function formatOfExtension(ext: string): OutputFormat | undefined {
-  for (const [format, e] of Object.entries(FORMAT_EXTENSIONS)) if (e === ext) return format as OutputFormat;
-  return undefined;
 }
