@@ -1,8 +1,14 @@
 /**
  * rethumb's public API. Everything not exported here is internal and may change.
  */
+export { createRegenerator, type Regenerator, type GetOptions, type RegeneratorStats } from './regenerator/regenerator.js';
+export type { RebuildOptions, RebuildReport, RebuildProgress, RecordResult } from './regenerator/rebuild.js';
+export { FileStore, type FileStoreOptions } from './storage/file-store.js';
+export { MemoryStore } from './storage/memory-store.js';
+export { keyForUrl, assertValidKey } from './storage/store-key.js';
 export * from './errors.js';
 export type { ThumbRecord, VariantSpec, Fit, OutputFormat, SourceFormat, Outcome, Thumbnail, SourceFailure } from './types.js';
+export { FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS } from './types.js';
 export type { RegeneratorOptions } from './options.js';
-export { DEFAULTS } from './options.js';
+export { DEFAULTS, DEFAULT_QUALITY } from './options.js';
 export type { Store, StoreEntryAddress, StoredThumbnail, StoreEntryInfo, StoreListing, StoreOperationOptions } from './storage/store.js';

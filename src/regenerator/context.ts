@@ -1,0 +1,32 @@
+/**
+ * What the regenerator's parts share: resolved options, the guarded agent, the scheduler, the
+ * caches and the counters. Built once by `createRegenerator()`.
+ */
+import type { Agent } from 'undici';
+import type { PlaceholderRenderer } from '../imaging/placeholder.js';
+import type { ResolvedOptions, ResolvedVariant } from '../options.js';
+import type { Scheduler } from '../scheduling/scheduler.js';
+import type { MemoryCache } from './memory-cache.js';
+
+/** Running totals since the regenerator was created. */
+export interface Counters {
+  /** Source downloads that completed with a body. */
+  fetches: number;
+  /** Source decodes by sharp (one per source, whatever the number of variants). */
+  decodes: number;
+  bytesDownloaded: number;
+  bytesWritten: number;
+  /** Store reads or writes that failed (the caller was answered anyway). */
+  storeErrors: number;
+}
+
+export interface RegeneratorContext {
+  readonly options: ResolvedOptions;
+  /** Variants in configuration order. */
+  readonly variants: readonly ResolvedVariant[];
+  readonly agent: Agent;
+  readonly scheduler: Scheduler;
+  readonly placeholders: PlaceholderRenderer;
+  readonly cache: MemoryCache;
+  readonly counters: Counters;
+}

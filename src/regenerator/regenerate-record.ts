@@ -1,0 +1,140 @@
+/**
+ * Rebuild every variant of one record from its sources, in order: `url`, then mirrors. The
+ * first source that yields an image wins: one download, one decode, every variant rendered,
+ * every variant written to the store. Never throws for what a source does; rejects only when
+ * `signal` aborts.
+ */
+import { ErrorCodes, type ErrorCode } from '../errors.js';
+import { fetchSource } from '../fetching/fetch-source.js';
+import { readImageHeader, renderVariants, type RenderedImage } from '../imaging/render-variants.js';
+import { sniffImage } from '../imaging/sniff-image.js';
+import type { SourceFailure, Thumbnail } from '../types.js';
+import type { RegeneratorContext } from './context.js';
+import type { NormalizedRecord } from './normalize-record.js';
+import { toSourceFailure } from './source-failure.js';
+
+export interface Regeneration {
+  /** `regenerated` from `url`, `mirror` from a mirror URL, `failed` when every source failed. */
+  outcome: 'regenerated' | 'mirror' | 'failed';
+  /** Every variant, when a source succeeded. */
+  thumbnails: ReadonlyMap<string, Thumbnail>;
+  /** Failures of the sources tried before the winner (or of all of them). */
+  failures: readonly SourceFailure[];
+  /** The first source's failure code, if any. */
+  reason: ErrorCode | undefined;
+}
+
+export async function regenerateRecord(
+  ctx: RegeneratorContext,
+  record: NormalizedRecord,
+  priority: number,
+  signal: AbortSignal,
+): Promise<Regeneration> {
+  const failures: SourceFailure[] = [];
+  for (const [index, url] of record.sources.entries()) {
+    signal.throwIfAborted();
+    let rendered: ReadonlyMap<string, RenderedImage>;
+    try {
+      rendered = await renderSource(ctx, url, priority, signal);
+    } catch (error) {
+      // The caller's abort is not a source failure: stop and let the caller see it.
+      if (signal.aborted) throw signal.reason;
+      failures.push(toSourceFailure(url, error, ErrorCodes.DECODE_FAILED));
+      continue;
+    }
+    const outcome = index === 0 ? 'regenerated' : 'mirror';
+    const reason = failures[0]?.code;
+    const thumbnails = new Map<string, Thumbnail>();
+    for (const [name, image] of rendered) {
+      thumbnails.set(name, {
+        body: image.body,
+        contentType: image.contentType,
+        width: image.width,
+        height: image.height,
+        outcome,
+        degraded: false,
+        key: record.key,
+        variant: name,
+        ...(reason === undefined ? {} : { reason, failures: [...failures] }),
+      });
+    }
+    await writeThumbnails(ctx, record.key, thumbnails, false);
+    return { outcome, thumbnails, failures, reason };
+  }
+  return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code };
+}
+
+/** Download (download stage), sniff while streaming, check the header, decode once and render every variant (render stage). */
+async function renderSource(ctx: RegeneratorContext, url: string, priority: number, signal: AbortSignal): Promise<ReadonlyMap<string, RenderedImage>> {
+  const { options } = ctx;
+  const fetched = await ctx.scheduler.download(
+    hostOf(url),
+    () =>
+      fetchSource(url, {
+        dispatcher: ctx.agent,
+        maxBytes: options.maxBytes,
+        maxRedirects: options.maxRedirects,
+        timeoutMs: options.timeoutMs,
+        userAgent: options.userAgent,
+        signal,
+        // Refuse HTML error pages and other non-images on their first bytes, before the rest downloads.
+        inspect: async (head, response) => {
+          await sniffImage(head, { allowSvg: options.allowSvg, url: response.url, contentType: response.contentType });
+        },
+      }),
+    { priority, signal },
+  );
+  ctx.counters.fetches += 1;
+  ctx.counters.bytesDownloaded += fetched.body.length;
+  // Header first, outside the render stage: a pixel bomb is refused without taking a sharp slot.
+  const header = await readImageHeader(fetched.body, { maxPixels: options.maxPixels, url: fetched.url });
+  return ctx.scheduler.render(
+    async () => {
+      const images = await renderVariants(fetched.body, ctx.variants, {
+        format: options.format,
+        quality: options.quality,
+        maxPixels: options.maxPixels,
+        url: fetched.url,
+        header,
+        signal,
+      });
+      ctx.counters.decodes += 1;
+      return images;
+    },
+    { priority, signal },
+  );
+}
+
+/**
+ * Write thumbnails to the store. A store failure is counted, not thrown: the caller still gets
+ * its image, and the next request tries the write again.
+ */
+export async function writeThumbnails(
+  ctx: RegeneratorContext,
+  key: string,
+  thumbnails: ReadonlyMap<string, Thumbnail>,
+  degraded: boolean,
+): Promise<number> {
+  const { store, format } = ctx.options;
+  let written = 0;
+  await Promise.all(
+    [...thumbnails.values()].map(async (thumb) => {
+      try {
+        await store.put({ key, variant: thumb.variant, format }, { body: thumb.body, degraded });
+        ctx.counters.bytesWritten += thumb.body.length;
+        written += 1;
+      } catch {
+        ctx.counters.storeErrors += 1;
+      }
+    }),
+  );
+  return written;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The regenerator: composes the layers into `get()` and `rebuild()`.
+ *
+ * get(record, variant): memory LRU → store → one shared in-flight regeneration per record
+ * (`url`, then mirrors) → derived from the largest surviving variant (degraded) → placeholder.
+ */
+import { ClosedError, ErrorCodes, type ErrorCode, UnknownVariantError } from '../errors.js';
+import { createGuardedAgent } from '../fetching/guarded-agent.js';
+import { AddressPolicy } from '../fetching/address-policy.js';
+import { restrictDecoders } from '../imaging/decoder-policy.js';
+import { PlaceholderRenderer, type PlaceholderHints } from '../imaging/placeholder.js';
+import { readImageHeader } from '../imaging/render-variants.js';
+import { resolveOptions, type RegeneratorOptions, type ResolvedVariant } from '../options.js';
+import { Priority, Scheduler } from '../scheduling/scheduler.js';
+import { FORMAT_CONTENT_TYPES, type SourceFailure, type ThumbRecord, type Thumbnail } from '../types.js';
+import type { Counters, RegeneratorContext } from './context.js';
+import { deriveVariants, type DeriveFailure } from './derive-variants.js';
+import { MemoryCache } from './memory-cache.js';
+import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
+import { runRebuild, type RebuildOptions, type RebuildReport } from './rebuild.js';
+import { regenerateRecord, type Regeneration } from './regenerate-record.js';
+import { SharedWork } from './shared-work.js';
+
+export interface GetOptions {
+  /** Abort this caller's wait. Work that other callers share goes on. */
+  signal?: AbortSignal;
+}
+
+/** Counts since creation, for metrics. */
+export interface RegeneratorStats extends Counters {
+  /** Records being regenerated right now. */
+  regenerating: number;
+  downloading: number;
+  downloadsQueued: number;
+  rendering: number;
+  rendersQueued: number;
+  memoryCache: { entries: number; bytes: number };
+}
+
+export class Regenerator {
+  readonly #ctx: RegeneratorContext;
+  readonly #records = new SharedWork<Regeneration>();
+  readonly #derivations = new SharedWork<Map<string, Thumbnail>>();
+  readonly #closing = new AbortController();
+  #closed: Promise<void> | undefined;
+
+  constructor(options: RegeneratorOptions) {
+    const resolved = resolveOptions(options);
+    restrictDecoders({ allowSvg: resolved.allowSvg });
+    this.#ctx = Object.freeze({
+      options: resolved,
+      variants: Object.freeze([...resolved.variants.values()]),
+      agent: createGuardedAgent({
+        policy: new AddressPolicy({ allowHosts: resolved.allowHosts, allowPrivateNetworks: resolved.allowPrivateNetworks }),
+        connectTimeoutMs: resolved.connectTimeoutMs,
+        headersTimeoutMs: resolved.headersTimeoutMs,
+        bodyTimeoutMs: resolved.timeoutMs,
+      }),
+      scheduler: new Scheduler({ concurrency: resolved.concurrency, renderConcurrency: resolved.renderConcurrency }),
+      placeholders: new PlaceholderRenderer({ format: resolved.format, quality: resolved.quality, defaultColor: resolved.placeholderColor }),
+      cache: new MemoryCache(resolved.memoryCacheBytes),
+      counters: { fetches: 0, decodes: 0, bytesDownloaded: 0, bytesWritten: 0, storeErrors: 0 },
+    });
+  }
+
+  /** Configured variant names, in configuration order. */
+  get variants(): readonly string[] {
+    return this.#ctx.variants.map((v) => v.name);
+  }
+
+  /**
+   * The thumbnail of `record` at `variant`. Resolves with an image for every record and every
+   * origin behaviour; rejects only for a programmer's error (unknown variant, closed
+   * regenerator) or when `signal` aborts.
+   */
+  async get(record: ThumbRecord, variant: string, options: GetOptions = {}): Promise<Thumbnail> {
+    if (this.#closed) throw new ClosedError();
+    const spec = this.#variant(variant);
+    options.signal?.throwIfAborted();
+    const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
+    const checked = normalizeRecord(record);
+    if (!checked.ok) {
+      const failure: SourceFailure = { source: 'record', code: checked.error.code, message: checked.error.message };
+      return this.#placeholder(checked.key, spec, checked.hints, checked.error.code, [failure]);
+    }
+    const { key } = checked.value;
+    const cached = this.#ctx.cache.get(key, spec.name);
+    if (cached) return { ...cached, outcome: 'memory' };
+    const stored = await this.#readStored(key, spec, signal);
+    if (stored) {
+      this.#ctx.cache.set(stored);
+      return stored;
+    }
+    const regen = await this.#regenerate(checked.value, Priority.onDemand, signal);
+    const fresh = regen.thumbnails.get(spec.name);
+    if (fresh) {
+      for (const thumb of regen.thumbnails.values()) this.#ctx.cache.set(thumb);
+      return fresh;
+    }
+    const why = { reason: regen.reason ?? ErrorCodes.DECODE_FAILED, failures: regen.failures };
+    const derived = await this.#derive(key, [spec], why, Priority.onDemand, signal);
+    const thumb = derived.get(spec.name);
+    if (thumb) {
+      this.#ctx.cache.set(thumb);
+      return thumb;
+    }
+    return this.#placeholder(key, spec, checked.value.hints, why.reason, why.failures);
+  }
+
+  /**
+   * Rebuild every record of `records` (any iterable or async iterable), at most `concurrency`
+   * sources downloading at once. Resolves with counts per outcome and the records that fell back.
+   */
+  rebuild(records: Iterable<ThumbRecord> | AsyncIterable<ThumbRecord>, options: RebuildOptions = {}): Promise<RebuildReport> {
+    if (this.#closed) return Promise.reject(new ClosedError());
+    return runRebuild(
+      {
+        ctx: this.#ctx,
+        closeSignal: this.#closing.signal,
+        regenerate: (record, priority, signal) => this.#regenerate(record, priority, signal),
+        derive: (key, wanted, why, priority, signal) => this.#derive(key, wanted, why, priority, signal),
+      },
+      records,
+      options,
+    );
+  }
+
+  /** Counters and queue depths, for metrics. */
+  stats(): RegeneratorStats {
+    return {
+      ...this.#ctx.counters,
+      regenerating: this.#records.size,
+      ...this.#ctx.scheduler.counts,
+      memoryCache: this.#ctx.cache.stats,
+    };
+  }
+
+  /** Abort in-flight work, wait for it to settle, release sockets and caches. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing.abort(new ClosedError());
+      this.#ctx.scheduler.clear();
+      await Promise.all([this.#records.settled(), this.#derivations.settled()]);
+      await this.#ctx.agent.close();
+      this.#ctx.cache.clear();
+    })();
+    return this.#closed;
+  }
+
+  #variant(name: string): ResolvedVariant {
+    const spec = typeof name === 'string' ? this.#ctx.options.variants.get(name) : undefined;
+    if (!spec) throw new UnknownVariantError(name, this.variants);
+    return spec;
+  }
+
+  #regenerate(record: NormalizedRecord, priority: number, signal: AbortSignal): Promise<Regeneration> {
+    return this.#records.run(record.key, (shared) => regenerateRecord(this.#ctx, record, priority, shared), signal);
+  }
+
+  #derive(key: string, wanted: readonly ResolvedVariant[], why: DeriveFailure, priority: number, signal: AbortSignal): Promise<Map<string, Thumbnail>> {
+    const id = `${key}\u0000${wanted.map((v) => v.name).join(',')}`;
+    return this.#derivations.run(id, (shared) => deriveVariants(this.#ctx, key, wanted, why, priority, shared), signal);
+  }
+
+  /** The stored entry as a thumbnail, or undefined when absent, unreadable or corrupt. */
+  async #readStored(key: string, variant: ResolvedVariant, signal: AbortSignal): Promise<Thumbnail | undefined> {
+    const { store, format, maxPixels } = this.#ctx.options;
+    try {
+      const stored = await store.get({ key, variant: variant.name, format }, { signal });
+      if (!stored) return undefined;
+      const header = await readImageHeader(stored.body, { maxPixels });
+      return {
+        body: stored.body,
+        contentType: FORMAT_CONTENT_TYPES[format],
+        width: header.width,
+        height: header.height,
+        outcome: 'stored',
+        degraded: stored.degraded,
+        key,
+        variant: variant.name,
+      };
+    } catch {
+      if (signal.aborted) throw signal.reason;
+      // A store that cannot be read is a miss: the record is regenerated and the write retried.
+      this.#ctx.counters.storeErrors += 1;
+      return undefined;
+    }
+  }
+
+  async #placeholder(
+    key: string,
+    variant: ResolvedVariant,
+    hints: PlaceholderHints,
+    reason: ErrorCode,
+    failures: readonly SourceFailure[],
+  ): Promise<Thumbnail> {
+    const image = await this.#ctx.placeholders.render(variant, hints);
+    return {
+      body: image.body,
+      contentType: image.contentType,
+      width: image.width,
+      height: image.height,
+      outcome: 'placeholder',
+      degraded: true,
+      key,
+      variant: variant.name,
+      reason,
+      failures,
+    };
+  }
+}
+
+/** Create a regenerator. Throws `ConfigError` for an invalid option. */
+export function createRegenerator(options: RegeneratorOptions): Regenerator {
+  return new Regenerator(options);
+}
