@@ -49,6 +49,8 @@ export const ErrorCodes = {
   ORIGIN_UNAVAILABLE: 'RETHUMB_ORIGIN_UNAVAILABLE',
   /** A source failed recently and the negative cache remembers it (see `cause` for the original). */
   RECENTLY_FAILED: 'RETHUMB_RECENTLY_FAILED',
+  /** `get()`'s `deadlineMs` passed first: a stand-in was served and regeneration goes on in the background. */
+  DEADLINE: 'RETHUMB_DEADLINE',
   /** The work was aborted by a signal. */
   ABORTED: 'RETHUMB_ABORTED',
 } as const;

@@ -6,6 +6,7 @@ import type { Agent } from 'undici';
 import type { PlaceholderRenderer } from '../imaging/placeholder.js';
 import type { ResolvedOptions, ResolvedVariant } from '../options.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
+import type { Emit } from './events.js';
 import type { MemoryCache } from './memory-cache.js';
 
 /** Running totals since the regenerator was created. */
@@ -29,4 +30,6 @@ export interface RegeneratorContext {
   readonly placeholders: PlaceholderRenderer;
   readonly cache: MemoryCache;
   readonly counters: Counters;
+  /** Emit an observer event (never throws). */
+  readonly emit: Emit;
 }

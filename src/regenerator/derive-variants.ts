@@ -26,6 +26,8 @@ export async function deriveVariants(
   why: DeriveFailure,
   priority: number,
   signal: AbortSignal,
+  /** Write the result to the store (marked degraded). A deadline stand-in is not written: the real thumbnail is on its way and must not be overwritten by it. */
+  persist = true,
 ): Promise<Map<string, Thumbnail>> {
   const { store, format, quality, maxPixels } = ctx.options;
   const wantedNames = new Set(wanted.map((v) => v.name));
@@ -35,9 +37,10 @@ export async function deriveVariants(
     let stored;
     try {
       stored = await store.get({ key, variant: candidate.name, format }, { signal });
-    } catch {
+    } catch (error) {
       if (signal.aborted) throw signal.reason;
       ctx.counters.storeErrors += 1;
+      ctx.emit('storeError', { key, variant: candidate.name, operation: 'get', error });
       continue;
     }
     if (!stored) continue;
@@ -62,7 +65,7 @@ export async function deriveVariants(
           failures: why.failures,
         });
       }
-      await writeThumbnails(ctx, key, thumbnails, true);
+      if (persist) await writeThumbnails(ctx, key, thumbnails, true);
       return thumbnails;
     } catch {
       // A corrupt stored variant is no reason to give up: try the next largest.

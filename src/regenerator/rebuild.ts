@@ -127,8 +127,20 @@ export async function runRebuild(
 
   for await (const input of records as AsyncIterable<unknown>) {
     if (signal.aborted) break;
+    const recordStarted = performance.now();
     const task = rebuildOne(engine, input, { onlyMissing, retryDegraded }, signal).then(
-      finish,
+      (result) => {
+        ctx.emit('outcome', {
+          key: result.key,
+          variant: undefined,
+          outcome: result.outcome,
+          reason: result.reason,
+          degraded: result.outcome === 'derived' || result.outcome === 'placeholder',
+          durationMs: performance.now() - recordStarted,
+          via: 'rebuild',
+        });
+        finish(result);
+      },
       (error: unknown) => {
         // An abort abandons the record (a resumed run redoes it); anything else is a bug we surface.
         if (!signal.aborted) failure ??= error;
@@ -196,9 +208,10 @@ async function missingVariants(ctx: RegeneratorContext, key: string, retryDegrad
       try {
         const info = await store.head({ key, variant: variant.name, format }, { signal });
         return info !== undefined && !(retryDegraded && info.degraded);
-      } catch {
+      } catch (error) {
         if (signal.aborted) throw signal.reason;
         ctx.counters.storeErrors += 1;
+        ctx.emit('storeError', { key, variant: variant.name, operation: 'head', error });
         return false;
       }
     }),

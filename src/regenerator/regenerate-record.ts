@@ -4,7 +4,7 @@
  * every variant written to the store. Never throws for what a source does; rejects only when
  * `signal` aborts.
  */
-import { ErrorCodes, type ErrorCode } from '../errors.js';
+import { ErrorCodes, HttpStatusError, RethumbError, type ErrorCode } from '../errors.js';
 import { fetchSource } from '../fetching/fetch-source.js';
 import { readImageHeader, renderVariants, type RenderedImage } from '../imaging/render-variants.js';
 import { sniffImage } from '../imaging/sniff-image.js';
@@ -67,21 +67,39 @@ export async function regenerateRecord(
 /** Download (download stage), sniff while streaming, check the header, decode once and render every variant (render stage). */
 async function renderSource(ctx: RegeneratorContext, url: string, priority: number, signal: AbortSignal): Promise<ReadonlyMap<string, RenderedImage>> {
   const { options } = ctx;
+  const host = hostOf(url);
   const fetched = await ctx.scheduler.download(
-    hostOf(url),
-    () =>
-      fetchSource(url, {
-        dispatcher: ctx.agent,
-        maxBytes: options.maxBytes,
-        maxRedirects: options.maxRedirects,
-        timeoutMs: options.timeoutMs,
-        userAgent: options.userAgent,
-        signal,
-        // Refuse HTML error pages and other non-images on their first bytes, before the rest downloads.
-        inspect: async (head, response) => {
-          await sniffImage(head, { allowSvg: options.allowSvg, url: response.url, contentType: response.contentType });
-        },
-      }),
+    host,
+    async () => {
+      const started = performance.now();
+      try {
+        const source = await fetchSource(url, {
+          dispatcher: ctx.agent,
+          maxBytes: options.maxBytes,
+          maxRedirects: options.maxRedirects,
+          timeoutMs: options.timeoutMs,
+          userAgent: options.userAgent,
+          signal,
+          // Refuse HTML error pages and other non-images on their first bytes, before the rest downloads.
+          inspect: async (head, response) => {
+            await sniffImage(head, { allowSvg: options.allowSvg, url: response.url, contentType: response.contentType });
+          },
+        });
+        ctx.emit('fetch', { url, host, ok: true, code: undefined, status: 200, bytes: source.body.length, durationMs: performance.now() - started });
+        return source;
+      } catch (error) {
+        ctx.emit('fetch', {
+          url,
+          host,
+          ok: false,
+          code: error instanceof RethumbError ? error.code : undefined,
+          status: error instanceof HttpStatusError ? error.status : undefined,
+          bytes: 0,
+          durationMs: performance.now() - started,
+        });
+        throw error;
+      }
+    },
     { priority, signal },
   );
   ctx.counters.fetches += 1;
@@ -123,8 +141,9 @@ export async function writeThumbnails(
         await store.put({ key, variant: thumb.variant, format }, { body: thumb.body, degraded });
         ctx.counters.bytesWritten += thumb.body.length;
         written += 1;
-      } catch {
+      } catch (error) {
         ctx.counters.storeErrors += 1;
+        ctx.emit('storeError', { key, variant: thumb.variant, operation: 'put', error });
       }
     }),
   );

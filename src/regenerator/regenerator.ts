@@ -4,7 +4,9 @@
  * get(record, variant): memory LRU → store → one shared in-flight regeneration per record
  * (`url`, then mirrors) → derived from the largest surviving variant (degraded) → placeholder.
  */
-import { ClosedError, ErrorCodes, type ErrorCode, UnknownVariantError } from '../errors.js';
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ClosedError, ConfigError, ErrorCodes, type ErrorCode, UnknownVariantError } from '../errors.js';
 import { createGuardedAgent } from '../fetching/guarded-agent.js';
 import { AddressPolicy } from '../fetching/address-policy.js';
 import { restrictDecoders } from '../imaging/decoder-policy.js';
@@ -15,6 +17,7 @@ import { Priority, Scheduler } from '../scheduling/scheduler.js';
 import { FORMAT_CONTENT_TYPES, type SourceFailure, type ThumbRecord, type Thumbnail } from '../types.js';
 import type { Counters, RegeneratorContext } from './context.js';
 import { deriveVariants, type DeriveFailure } from './derive-variants.js';
+import type { RegeneratorEvents } from './events.js';
 import { MemoryCache } from './memory-cache.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
 import { runRebuild, type RebuildOptions, type RebuildReport } from './rebuild.js';
@@ -24,6 +27,14 @@ import { SharedWork } from './shared-work.js';
 export interface GetOptions {
   /** Abort this caller's wait. Work that other callers share goes on. */
   signal?: AbortSignal;
+  /**
+   * Answer within this many ms: when regeneration has not finished by then, resolve at once
+   * with the best stand-in (derived from a surviving variant, else a placeholder; reason
+   * `RETHUMB_DEADLINE`) and let the regeneration finish in the background, landing in the
+   * store and the memory cache for the next request.
+   * @default undefined — wait for the regeneration (bounded by `timeoutMs` per source).
+   */
+  deadlineMs?: number;
 }
 
 /** Counts since creation, for metrics. */
@@ -37,7 +48,7 @@ export interface RegeneratorStats extends Counters {
   memoryCache: { entries: number; bytes: number };
 }
 
-export class Regenerator {
+export class Regenerator extends EventEmitter<RegeneratorEvents> {
   readonly #ctx: RegeneratorContext;
   readonly #records = new SharedWork<Regeneration>();
   readonly #derivations = new SharedWork<Map<string, Thumbnail>>();
@@ -45,6 +56,7 @@ export class Regenerator {
   #closed: Promise<void> | undefined;
 
   constructor(options: RegeneratorOptions) {
+    super();
     const resolved = resolveOptions(options);
     restrictDecoders({ allowSvg: resolved.allowSvg });
     this.#ctx = Object.freeze({
@@ -60,6 +72,14 @@ export class Regenerator {
       placeholders: new PlaceholderRenderer({ format: resolved.format, quality: resolved.quality, defaultColor: resolved.placeholderColor }),
       cache: new MemoryCache(resolved.memoryCacheBytes),
       counters: { fetches: 0, decodes: 0, bytesDownloaded: 0, bytesWritten: 0, storeErrors: 0 },
+      emit: (name, ...args) => {
+        try {
+          this.emit(name, ...args);
+        } catch (error) {
+          // An observer's bug must not turn into a failed request.
+          process.emitWarning(`rethumb: a '${name}' listener threw: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      },
     });
   }
 
@@ -76,14 +96,33 @@ export class Regenerator {
   async get(record: ThumbRecord, variant: string, options: GetOptions = {}): Promise<Thumbnail> {
     if (this.#closed) throw new ClosedError();
     const spec = this.#variant(variant);
+    const { deadlineMs } = options;
+    if (deadlineMs !== undefined && (typeof deadlineMs !== 'number' || !(deadlineMs >= 0) || !Number.isFinite(deadlineMs))) {
+      throw new ConfigError('deadlineMs', 'a finite number of milliseconds ≥ 0', deadlineMs);
+    }
     options.signal?.throwIfAborted();
+    const started = performance.now();
     const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
+    const thumb = await this.#resolve(record, spec, signal, deadlineMs === undefined ? undefined : started + deadlineMs);
+    this.#ctx.emit('outcome', {
+      key: thumb.key,
+      variant: thumb.variant,
+      outcome: thumb.outcome,
+      reason: thumb.reason,
+      degraded: thumb.degraded,
+      durationMs: performance.now() - started,
+      via: 'get',
+    });
+    return thumb;
+  }
+
+  async #resolve(record: ThumbRecord, spec: ResolvedVariant, signal: AbortSignal, deadline: number | undefined): Promise<Thumbnail> {
     const checked = normalizeRecord(record);
     if (!checked.ok) {
       const failure: SourceFailure = { source: 'record', code: checked.error.code, message: checked.error.message };
       return this.#placeholder(checked.key, spec, checked.hints, checked.error.code, [failure]);
     }
-    const { key } = checked.value;
+    const { key, hints } = checked.value;
     const cached = this.#ctx.cache.get(key, spec.name);
     if (cached) return { ...cached, outcome: 'memory' };
     const stored = await this.#readStored(key, spec, signal);
@@ -91,12 +130,21 @@ export class Regenerator {
       this.#ctx.cache.set(stored);
       return stored;
     }
-    const regen = await this.#regenerate(checked.value, Priority.onDemand, signal);
-    const fresh = regen.thumbnails.get(spec.name);
-    if (fresh) {
+    const pending = this.#regenerate(checked.value, Priority.onDemand, signal).then((regen) => {
+      // Cache every variant: pages that show one size usually show the others next.
       for (const thumb of regen.thumbnails.values()) this.#ctx.cache.set(thumb);
-      return fresh;
+      return regen;
+    });
+    const regen = deadline === undefined ? await pending : await this.#beforeDeadline(pending, deadline, signal);
+    if (!regen) {
+      // The deadline passed: serve a stand-in now; the regeneration lands in the store and cache later.
+      pending.catch(() => {});
+      const why = { reason: ErrorCodes.DEADLINE, failures: [] };
+      const standIn = await this.#derive(key, [spec], why, Priority.onDemand, signal, false);
+      return standIn.get(spec.name) ?? this.#placeholder(key, spec, hints, ErrorCodes.DEADLINE, []);
     }
+    const fresh = regen.thumbnails.get(spec.name);
+    if (fresh) return fresh;
     const why = { reason: regen.reason ?? ErrorCodes.DECODE_FAILED, failures: regen.failures };
     const derived = await this.#derive(key, [spec], why, Priority.onDemand, signal);
     const thumb = derived.get(spec.name);
@@ -104,7 +152,29 @@ export class Regenerator {
       this.#ctx.cache.set(thumb);
       return thumb;
     }
-    return this.#placeholder(key, spec, checked.value.hints, why.reason, why.failures);
+    return this.#placeholder(key, spec, hints, why.reason, why.failures);
+  }
+
+  /** The regeneration if it settles before `deadline` (a `performance.now()` time), else undefined. */
+  async #beforeDeadline(pending: Promise<Regeneration>, deadline: number, signal: AbortSignal): Promise<Regeneration | undefined> {
+    const timer = new AbortController();
+    const onAbort = (): void => timer.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await Promise.race([
+        pending,
+        sleep(Math.max(0, deadline - performance.now()), undefined, { signal: timer.signal }).then(
+          () => undefined,
+          () => {
+            signal.throwIfAborted();
+            return undefined;
+          },
+        ),
+      ]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      timer.abort();
+    }
   }
 
   /**
@@ -157,9 +227,16 @@ export class Regenerator {
     return this.#records.run(record.key, (shared) => regenerateRecord(this.#ctx, record, priority, shared), signal);
   }
 
-  #derive(key: string, wanted: readonly ResolvedVariant[], why: DeriveFailure, priority: number, signal: AbortSignal): Promise<Map<string, Thumbnail>> {
-    const id = `${key}\u0000${wanted.map((v) => v.name).join(',')}`;
-    return this.#derivations.run(id, (shared) => deriveVariants(this.#ctx, key, wanted, why, priority, shared), signal);
+  #derive(
+    key: string,
+    wanted: readonly ResolvedVariant[],
+    why: DeriveFailure,
+    priority: number,
+    signal: AbortSignal,
+    persist = true,
+  ): Promise<Map<string, Thumbnail>> {
+    const id = `${key}\u0000${wanted.map((v) => v.name).join(',')}\u0000${persist ? 'persist' : 'stand-in'}`;
+    return this.#derivations.run(id, (shared) => deriveVariants(this.#ctx, key, wanted, why, priority, shared, persist), signal);
   }
 
   /** The stored entry as a thumbnail, or undefined when absent, unreadable or corrupt. */
@@ -179,10 +256,11 @@ export class Regenerator {
         key,
         variant: variant.name,
       };
-    } catch {
+    } catch (error) {
       if (signal.aborted) throw signal.reason;
       // A store that cannot be read is a miss: the record is regenerated and the write retried.
       this.#ctx.counters.storeErrors += 1;
+      this.#ctx.emit('storeError', { key, variant: variant.name, operation: 'get', error });
       return undefined;
     }
   }
