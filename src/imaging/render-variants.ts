@@ -73,9 +73,8 @@ export async function renderVariants(
   const pixels = await decodeOnce(body, header, variants, options);
   for (const variant of variants) {
     throwIfAborted(signal);
-    const pipeline = deriveVariant(pixels, variantSize(header, variant), variant, options);
     try {
-      rendered.set(variant.name, await encodeImage(pipeline, options));
+      rendered.set(variant.name, await encodeImage(deriveVariant(pixels, variantSize(header, variant), variant, options), options));
     } catch (error) {
       throw new DecodeError(url, error);
     }
@@ -90,15 +89,14 @@ async function decodeOnce(body: Buffer, header: ImageHeader, variants: readonly 
   // data; `pages` defaults to 1, the first frame; `autoOrient` rotates before the resize, so
   // sizes are in the oriented frame. Resizing straight after the load lets JPEG, WebP and
   // HEIF shrink on load.
-  const pipeline = sharp(body, { failOn: 'warning', limitInputPixels: options.maxPixels, autoOrient: true });
-  if (size.width !== header.width || size.height !== header.height) {
-    pipeline.resize({ width: size.width, height: size.height, fit: 'fill' });
-  }
-  // CMYK, greyscale, 16-bit and ICC-tagged sources all become 8-bit sRGB (with alpha if any).
-  pipeline.toColourspace('srgb').raw({ depth: 'uchar' });
   let result: { data: Buffer; info: OutputInfo };
   try {
-    result = await pipeline.toBuffer({ resolveWithObject: true });
+    const pipeline = sharp(body, { failOn: 'warning', limitInputPixels: options.maxPixels, autoOrient: true });
+    if (size.width !== header.width || size.height !== header.height) {
+      pipeline.resize({ width: size.width, height: size.height, fit: 'fill' });
+    }
+    // CMYK, greyscale, 16-bit and ICC-tagged sources all become 8-bit sRGB (with alpha if any).
+    result = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw await decodeFailure(body, error, options);
   }
