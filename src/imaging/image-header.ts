@@ -1,0 +1,45 @@
+/**
+ * Read an image's header (dimensions, format, frames) without decoding pixels, and refuse a
+ * decompression bomb before a single pixel is allocated.
+ */
+import sharp, { type Metadata } from 'sharp';
+import { DecodeError, PixelLimitError } from '../errors.js';
+
+/** What the header says about an image. */
+export interface ImageHeader {
+  /** Width in pixels after EXIF orientation (of the first frame, which is what gets rendered). */
+  width: number;
+  /** Height in pixels after EXIF orientation (of the first frame). */
+  height: number;
+  /** sharp's name of the decoder: `jpeg`, `png`, `webp`, `gif`, `heif`, `tiff`, `svg`. */
+  format: string;
+  /** Frames or pages in the file; 1 for a still image. */
+  pages: number;
+}
+
+export interface ReadImageHeaderOptions {
+  /** Largest accepted width × height. */
+  maxPixels: number;
+  /** The source's URL, for error messages. */
+  url?: string;
+}
+
+/**
+ * Header only (no pixel decode). `PixelLimitError` when width × height > `maxPixels`;
+ * `DecodeError` when the header is unreadable (truncated, corrupt, or a format whose loader
+ * the decoder policy blocks).
+ */
+export async function readImageHeader(body: Buffer, options: ReadImageHeaderOptions): Promise<ImageHeader> {
+  let meta: Metadata;
+  try {
+    // sharp would apply its own pixel limit while opening; lift it here so that a bomb is
+    // reported with its real dimensions by the check below. Nothing is decoded either way.
+    meta = await sharp(body, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw new DecodeError(options.url, error);
+  }
+  const { width, height } = meta.autoOrient;
+  if (!(width > 0 && height > 0)) throw new DecodeError(options.url, new Error(`header declares ${width}x${height}`));
+  if (width * height > options.maxPixels) throw new PixelLimitError(options.url, width, height, options.maxPixels);
+  return { width, height, format: meta.format, pages: meta.pages ?? 1 };
+}

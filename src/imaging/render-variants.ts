@@ -1,0 +1,153 @@
+/**
+ * Render every variant of one source from a single decode: the source is decoded once, to
+ * raw sRGB pixels just large enough for the largest variant, and each variant is resized and
+ * encoded from those pixels.
+ *
+ * Why not `sharp().clone()` per variant: a clone re-runs the whole pipeline from the encoded
+ * input, so three variants meant three decodes. Raw pixels in memory are decoded once and,
+ * thanks to shrink-on-load, usually at a fraction of the source's size.
+ */
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
+import { AbortedError, DecodeError, PixelLimitError, RethumbError } from '../errors.js';
+import type { ResolvedVariant } from '../options.js';
+import { encodeImage, type RenderTarget, type RenderedImage } from './encode-image.js';
+import { readImageHeader, type ImageHeader, type ReadImageHeaderOptions } from './image-header.js';
+import { intermediateSize, variantSize } from './variant-size.js';
+
+export type { RenderTarget, RenderedImage } from './encode-image.js';
+export { readImageHeader, type ImageHeader, type ReadImageHeaderOptions } from './image-header.js';
+
+export interface RenderVariantsOptions extends RenderTarget {
+  /** Largest accepted source, width × height; checked on the header before decoding. */
+  maxPixels: number;
+  /** The source's URL, for error messages. */
+  url?: string;
+  /** The header, if the caller already read it with `readImageHeader` (saves a parse). */
+  header?: ImageHeader;
+  /** Checked between stages; a sharp call already running finishes first. */
+  signal?: AbortSignal;
+}
+
+/** Decoded pixels shared by every variant. */
+interface Pixels {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 3 | 4;
+  /** An alpha channel that is 255 everywhere (GIFs always decode with one). */
+  opaque: boolean;
+}
+
+const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
+const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
+
+/**
+ * ONE decode of `body`, every variant derived from those pixels. Resolves with a map from
+ * variant name to its encoded image.
+ *
+ * Sizes (see `variantSize`): `cover`, `contain` and `fill` always produce exactly the box,
+ * enlarging a small source, so a UI slot is always filled; `inside` and `outside` never
+ * enlarge. `contain` letterboxes with transparency for png, webp and avif, white for jpeg;
+ * transparent sources are flattened on white for jpeg. The first frame of an animation is
+ * rendered; EXIF orientation is applied; output is 8-bit sRGB without metadata.
+ *
+ * Throws `PixelLimitError` (checked on the header before any pixel is decoded, and again by
+ * sharp's `limitInputPixels`), `DecodeError` for anything sharp refuses (truncated or corrupt
+ * data: sharp's `failOn: 'warning'` refuses to render missing rows as grey), and
+ * `AbortedError` when `signal` aborts between stages.
+ */
+export async function renderVariants(
+  body: Buffer,
+  variants: readonly ResolvedVariant[],
+  options: RenderVariantsOptions,
+): Promise<Map<string, RenderedImage>> {
+  const { signal, url } = options;
+  throwIfAborted(signal);
+  const rendered = new Map<string, RenderedImage>();
+  if (variants.length === 0) return rendered;
+
+  const header = options.header ?? (await readImageHeader(body, options));
+  if (header.width * header.height > options.maxPixels) throw new PixelLimitError(url, header.width, header.height, options.maxPixels);
+  throwIfAborted(signal);
+
+  const pixels = await decodeOnce(body, header, variants, options);
+  for (const variant of variants) {
+    throwIfAborted(signal);
+    try {
+      rendered.set(variant.name, await encodeImage(deriveVariant(pixels, variantSize(header, variant), variant, options), options));
+    } catch (error) {
+      throw new DecodeError(url, error);
+    }
+  }
+  return rendered;
+}
+
+/** Decode `body` once: oriented, sRGB, 8-bit, first frame, at the intermediate size. */
+async function decodeOnce(body: Buffer, header: ImageHeader, variants: readonly ResolvedVariant[], options: RenderVariantsOptions): Promise<Pixels> {
+  const size = intermediateSize(header, variants);
+  // `failOn: 'warning'` is sharp's default, spelled out because it is what refuses truncated
+  // data; `pages` defaults to 1, the first frame; `autoOrient` rotates before the resize, so
+  // sizes are in the oriented frame. Resizing straight after the load lets JPEG, WebP and
+  // HEIF shrink on load.
+  let result: { data: Buffer; info: OutputInfo };
+  try {
+    const pipeline = sharp(body, { failOn: 'warning', limitInputPixels: options.maxPixels, autoOrient: true });
+    if (size.width !== header.width || size.height !== header.height) {
+      pipeline.resize({ width: size.width, height: size.height, fit: 'fill' });
+    }
+    // CMYK, greyscale, 16-bit and ICC-tagged sources all become 8-bit sRGB (with alpha if any).
+    result = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw await decodeFailure(body, error, options);
+  }
+  const { data, info } = result;
+  if (info.channels !== 3 && info.channels !== 4) throw new DecodeError(options.url, new Error(`decoded to ${info.channels} channels`));
+  return { data, width: info.width, height: info.height, channels: info.channels, opaque: info.channels === 3 || alphaIsOpaque(data) };
+}
+
+/** One variant's pipeline from the shared pixels, up to (not including) encoding. */
+function deriveVariant(pixels: Pixels, size: { width: number; height: number }, variant: ResolvedVariant, target: RenderTarget): Sharp {
+  // Our own buffer, already bounded by maxPixels: sharp's default input limit must not apply.
+  const pipeline = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels }, limitInputPixels: false });
+  // A useless alpha channel would make png and avif outputs larger for nothing.
+  if (pixels.channels === 4 && pixels.opaque) pipeline.removeAlpha();
+  // jpeg has no alpha; libvips would flatten on black, which reads as a broken image.
+  if (target.format === 'jpeg' && !pixels.opaque) pipeline.flatten({ background: WHITE });
+  switch (variant.fit) {
+    case 'cover':
+      pipeline.resize({ width: size.width, height: size.height, fit: 'cover', position: 'centre' });
+      break;
+    case 'contain':
+      pipeline.resize({ width: size.width, height: size.height, fit: 'contain', background: target.format === 'jpeg' ? WHITE : TRANSPARENT });
+      break;
+    default:
+      // fill, inside, outside: `variantSize` already decided the exact size.
+      if (size.width !== pixels.width || size.height !== pixels.height) pipeline.resize({ width: size.width, height: size.height, fit: 'fill' });
+  }
+  return pipeline;
+}
+
+/**
+ * A decode failure as a rethumb error. sharp's own pixel limit only trips when a `header`
+ * passed in understated the image; the real header is read again so the error names the
+ * real dimensions.
+ */
+async function decodeFailure(body: Buffer, error: unknown, options: ReadImageHeaderOptions): Promise<RethumbError> {
+  if (error instanceof Error && /pixel limit/i.test(error.message)) {
+    try {
+      await readImageHeader(body, options);
+    } catch (headerError) {
+      if (headerError instanceof RethumbError) return headerError;
+    }
+  }
+  return new DecodeError(options.url, error);
+}
+
+function alphaIsOpaque(rgba: Buffer): boolean {
+  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) return false;
+  return true;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortedError(signal.reason);
+}
