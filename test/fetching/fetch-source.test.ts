@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import type { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AddressPolicy } from '../../src/fetching/address-policy.js';
@@ -418,6 +419,18 @@ describe('fetchSource: abort', () => {
     expect(await eventually(() => origin.hits('/abort-stall') === 1)).toBe(true);
     controller.abort(reason);
     expect(await rejectionOf(pending)).toBe(reason);
+  });
+
+  it("leaves no listener on the caller's signal and no deadline timer behind, on success or failure", async () => {
+    const controller = new AbortController();
+    const timers = (): number => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+    const dispatcher = agent();
+    origin.route('/missing-here', { kind: 'status', status: 404 });
+    const before = timers();
+    await fetchSource(origin.urlFor('/a.jpg'), options(dispatcher, { signal: controller.signal, timeoutMs: 60_000 }));
+    await rejectionOf(fetchSource(origin.urlFor('/missing-here'), options(dispatcher, { signal: controller.signal, timeoutMs: 60_000 })));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 
   it('does not send a request when the signal is already aborted', async () => {
