@@ -69,11 +69,11 @@ const ACCEPT = 'image/avif,image/webp,image/*;q=0.8';
 // Bytes of a redirect or error body read to keep the connection reusable; past that it is dropped.
 const DUMP_LIMIT = 64 * 1024;
 
-const UNDICI_TIMEOUTS: Readonly<Record<string, TimeoutPhase>> = {
-  UND_ERR_CONNECT_TIMEOUT: 'connect',
-  UND_ERR_HEADERS_TIMEOUT: 'headers',
-  UND_ERR_BODY_TIMEOUT: 'body',
-};
+const UNDICI_TIMEOUTS: ReadonlyMap<unknown, TimeoutPhase> = new Map([
+  ['UND_ERR_CONNECT_TIMEOUT', 'connect'],
+  ['UND_ERR_HEADERS_TIMEOUT', 'headers'],
+  ['UND_ERR_BODY_TIMEOUT', 'body'],
+]);
 
 /** Marks an error thrown by `inspect()`, which must reach the caller unchanged. */
 class InspectFailure {
@@ -244,8 +244,7 @@ function translate(error: unknown, url: string, options: FetchSourceOptions, abo
   if (options.signal?.aborted) return options.signal.reason;
   if (abort.timedOut) return new TimeoutError(url, 'total', options.timeoutMs, error);
   if (error instanceof RethumbError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  const phase = typeof code === 'string' ? UNDICI_TIMEOUTS[code] : undefined;
+  const phase = UNDICI_TIMEOUTS.get((error as { code?: unknown } | null)?.code);
   if (phase !== undefined) {
     const limit = phase === 'headers' ? options.headersTimeoutMs : phase === 'body' ? options.bodyTimeoutMs : undefined;
     return new TimeoutError(url, phase, limit ?? 0, error);
