@@ -185,6 +185,8 @@ export class TooLargeError extends RethumbError {
   readonly limit: number;
   /** Bytes announced or counted when the limit tripped. */
   readonly size: number;
+  /** True when `Content-Length` announced the size and nothing was read; false when counted while streaming. */
+  readonly announced: boolean;
   constructor(url: string, limit: number, size: number, announced: boolean) {
     super(
       ErrorCodes.TOO_LARGE,
@@ -193,6 +195,7 @@ export class TooLargeError extends RethumbError {
     );
     this.limit = limit;
     this.size = size;
+    this.announced = announced;
   }
 }
 
