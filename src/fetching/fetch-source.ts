@@ -18,6 +18,7 @@ import {
   UnsupportedProtocolError,
   type TimeoutPhase,
 } from '../errors.js';
+import { linkSignals } from '../linked-signal.js';
 
 /** Bytes handed to `inspect()` before the rest of a body is read: what file-type needs to sniff any format. */
 export const SNIFF_BYTES = 4100;
@@ -183,22 +184,20 @@ interface LinkedAbort {
  * grow by tens of MB; and a timeout signal's timer cannot be cleared when the fetch ends early.
  */
 function linkAbort(callerSignal: AbortSignal | undefined, timeoutMs: number): LinkedAbort {
-  const controller = new AbortController();
+  const linked = linkSignals([callerSignal]);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new DOMException(`The total deadline of ${timeoutMs} ms passed`, 'TimeoutError'));
+    linked.abort(new DOMException(`The total deadline of ${timeoutMs} ms passed`, 'TimeoutError'));
   }, timeoutMs);
-  const onAbort = (): void => controller.abort(callerSignal?.reason);
-  callerSignal?.addEventListener('abort', onAbort, { once: true });
   return {
-    signal: controller.signal,
+    signal: linked.signal,
     get timedOut() {
       return timedOut;
     },
     dispose: () => {
       clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onAbort);
+      linked.dispose();
     },
   };
 }

@@ -4,7 +4,8 @@
  * whatever the input's length: records are pulled only when a slot frees, and the report keeps
  * counts plus at most `maxReportedFallbacks` fallen-back records (all of them reach `onRecord`).
  */
-import { ErrorCodes, type ErrorCode } from '../errors.js';
+import { ConfigError, ErrorCodes, type ErrorCode } from '../errors.js';
+import { linkSignals } from '../linked-signal.js';
 import type { ResolvedVariant } from '../options.js';
 import { Priority } from '../scheduling/scheduler.js';
 import type { Outcome, SourceFailure, ThumbRecord, Thumbnail } from '../types.js';
@@ -88,11 +89,26 @@ export async function runRebuild(
   if (records === null || typeof records !== 'object' || !(Symbol.iterator in records || Symbol.asyncIterator in records)) {
     throw new TypeError('Expected `records` to be an iterable or async iterable of records');
   }
+  const maxReported = options.maxReportedFallbacks ?? 10_000;
+  if (!Number.isInteger(maxReported) || maxReported < 0) throw new ConfigError('maxReportedFallbacks', 'an integer ≥ 0', maxReported);
+  const linked = linkSignals([options.signal, engine.closeSignal]);
+  try {
+    return await rebuildAll(engine, records, options, linked.signal);
+  } finally {
+    linked.dispose();
+  }
+}
+
+async function rebuildAll(
+  engine: RebuildEngine,
+  records: Iterable<unknown> | AsyncIterable<unknown>,
+  options: RebuildOptions,
+  signal: AbortSignal,
+): Promise<RebuildReport> {
   const { ctx } = engine;
   const onlyMissing = options.onlyMissing ?? true;
   const retryDegraded = options.retryDegraded ?? false;
   const maxReported = options.maxReportedFallbacks ?? 10_000;
-  const signal = options.signal ? AbortSignal.any([options.signal, engine.closeSignal]) : engine.closeSignal;
   const started = performance.now();
   const startBytes = { down: ctx.counters.bytesDownloaded, written: ctx.counters.bytesWritten };
   const counts = { stored: 0, regenerated: 0, mirror: 0, derived: 0, placeholder: 0 };

@@ -12,12 +12,13 @@ import { AddressPolicy } from '../fetching/address-policy.js';
 import { restrictDecoders } from '../imaging/decoder-policy.js';
 import { PlaceholderRenderer, type PlaceholderHints } from '../imaging/placeholder.js';
 import { readImageHeader } from '../imaging/render-variants.js';
+import { linkSignals } from '../linked-signal.js';
 import { resolveOptions, type RegeneratorOptions, type ResolvedVariant } from '../options.js';
 import { Priority, Scheduler } from '../scheduling/scheduler.js';
 import { FORMAT_CONTENT_TYPES, type SourceFailure, type ThumbRecord, type Thumbnail } from '../types.js';
 import type { Counters, RegeneratorContext } from './context.js';
 import { deriveVariants, type DeriveFailure } from './derive-variants.js';
-import type { RegeneratorEvents } from './events.js';
+import type { Emit, RegeneratorEvents } from './events.js';
 import { MemoryCache } from './memory-cache.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
 import { runRebuild, type RebuildOptions, type RebuildReport } from './rebuild.js';
@@ -72,14 +73,14 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
       placeholders: new PlaceholderRenderer({ format: resolved.format, quality: resolved.quality, defaultColor: resolved.placeholderColor }),
       cache: new MemoryCache(resolved.memoryCacheBytes),
       counters: { fetches: 0, decodes: 0, bytesDownloaded: 0, bytesWritten: 0, storeErrors: 0 },
-      emit: (name, ...args) => {
+      emit: ((name: keyof RegeneratorEvents, ...args: RegeneratorEvents[keyof RegeneratorEvents]) => {
         try {
-          this.emit(name, ...args);
+          (this.emit as (name: string, ...args: unknown[]) => boolean)(name, ...args);
         } catch (error) {
           // An observer's bug must not turn into a failed request.
           process.emitWarning(`rethumb: a '${name}' listener threw: ${error instanceof Error ? error.message : String(error)}`);
         }
-      },
+      }) as Emit,
     });
   }
 
@@ -102,8 +103,13 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     }
     options.signal?.throwIfAborted();
     const started = performance.now();
-    const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
-    const thumb = await this.#resolve(record, spec, signal, deadlineMs === undefined ? undefined : started + deadlineMs);
+    const linked = linkSignals([options.signal, this.#closing.signal]);
+    let thumb: Thumbnail;
+    try {
+      thumb = await this.#resolve(record, spec, linked.signal, deadlineMs === undefined ? undefined : started + deadlineMs);
+    } finally {
+      linked.dispose();
+    }
     this.#ctx.emit('outcome', {
       key: thumb.key,
       variant: thumb.variant,

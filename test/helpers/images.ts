@@ -1,6 +1,7 @@
 /**
  * Real images for tests, generated with sharp at run time (nothing large is committed).
  */
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 
 export type FixtureFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'tiff' | 'heif';
@@ -54,4 +55,19 @@ export async function decode(body: Buffer): Promise<{ width: number; height: num
   const { info } = await sharp(body, { failOn: 'truncated' }).raw().toBuffer({ resolveWithObject: true });
   const meta = await sharp(body).metadata();
   return { width: info.width, height: info.height, format: meta.format ?? 'unknown' };
+}
+
+/** A real 1x1 PNG whose IHDR is rewritten to declare `width` x `height` (CRC fixed up). */
+export async function pngDeclaring(width: number, height: number): Promise<Buffer> {
+  const png = Buffer.from(await sharp({ create: { width: 1, height: 1, channels: 3, background: '#fff' } }).png().toBuffer());
+  // Signature (8), IHDR length (4), 'IHDR' (4), then width and height; the CRC covers type + data.
+  png.writeUInt32BE(width, 16);
+  png.writeUInt32BE(height, 20);
+  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+  return png;
+}
+
+/** The first `fraction` of `body`, as a download cut short would leave it. */
+export function truncate(body: Buffer, fraction: number): Buffer {
+  return body.subarray(0, Math.floor(body.length * fraction));
 }

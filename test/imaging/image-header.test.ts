@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, PixelLimitError } from '../../src/errors.js';
 import { restrictDecoders } from '../../src/imaging/decoder-policy.js';
 import { readImageHeader, renderVariants } from '../../src/imaging/render-variants.js';
-import { makeImage } from '../helpers/images.js';
-import { animatedGif, pngDeclaring } from './fixtures.js';
+import { makeImage, pngDeclaring } from '../helpers/images.js';
+import { animatedGif } from './fixtures.js';
 
 const small = [{ name: 'small', width: 100, height: 100, fit: 'cover' as const }];
 

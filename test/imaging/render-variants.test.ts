@@ -5,8 +5,8 @@ import { restrictDecoders } from '../../src/imaging/decoder-policy.js';
 import { readImageHeader, renderVariants, type RenderedImage } from '../../src/imaging/render-variants.js';
 import type { ResolvedVariant } from '../../src/options.js';
 import type { Fit, OutputFormat } from '../../src/types.js';
-import { decode, makeImage } from '../helpers/images.js';
-import { animatedGif, halvesJpeg, near, pixelAt, truncate } from './fixtures.js';
+import { decode, makeImage, truncate } from '../helpers/images.js';
+import { animatedGif, halvesJpeg, near, pixelAt } from './fixtures.js';
 
 const RED = { r: 204, g: 51, b: 51 };
 const v = (name: string, width: number | undefined, height: number | undefined, fit: Fit = 'inside'): ResolvedVariant => ({ name, width, height, fit });
