@@ -3,7 +3,7 @@
  * decompression bomb before a single pixel is allocated.
  */
 import sharp, { type Metadata } from 'sharp';
-import { DecodeError, PixelLimitError } from '../errors.js';
+import { DecodeError, PixelLimitError, UnsupportedFormatError } from '../errors.js';
 
 /** What the header says about an image. */
 export interface ImageHeader {
@@ -37,6 +37,12 @@ export async function readImageHeader(body: Buffer, options: ReadImageHeaderOpti
     meta = await sharp(body, { limitInputPixels: false }).metadata();
   } catch (error) {
     throw new DecodeError(options.url, error);
+  }
+  // iPhone HEIC is HEVC-coded; sharp's prebuilt libvips ships no HEVC decoder (patents), only AV1
+  // (AVIF). Say so precisely instead of a generic decode failure. (No fixture: the same build
+  // cannot encode HEVC either.)
+  if (meta.format === 'heif' && meta.compression === 'hevc') {
+    throw new UnsupportedFormatError(options.url, 'heic', ' (HEVC-coded HEIF; this libvips build decodes only AV1-coded HEIF/AVIF)');
   }
   const { width, height } = meta.autoOrient;
   if (!(width > 0 && height > 0)) throw new DecodeError(options.url, new Error(`header declares ${width}x${height}`));

@@ -12,7 +12,7 @@ import { AddressPolicy } from '../fetching/address-policy.js';
 import { restrictDecoders } from '../imaging/decoder-policy.js';
 import { PlaceholderRenderer, type PlaceholderHints } from '../imaging/placeholder.js';
 import { readImageHeader } from '../imaging/render-variants.js';
-import { linkSignals } from '../linked-signal.js';
+import { linkSignals, sharedAbortController } from '../linked-signal.js';
 import { resolveOptions, type RegeneratorOptions, type ResolvedVariant } from '../options.js';
 import { Priority, Scheduler } from '../scheduling/scheduler.js';
 import { FORMAT_CONTENT_TYPES, type SourceFailure, type ThumbRecord, type Thumbnail } from '../types.js';
@@ -53,7 +53,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
   readonly #ctx: RegeneratorContext;
   readonly #records = new SharedWork<Regeneration>();
   readonly #derivations = new SharedWork<Map<string, Thumbnail>>();
-  readonly #closing = new AbortController();
+  readonly #closing = sharedAbortController();
   #closed: Promise<void> | undefined;
 
   constructor(options: RegeneratorOptions) {

@@ -3,6 +3,8 @@
  * wait without cancelling work others still wait for. The work's own signal aborts only when
  * every waiter has gone (or the owner closes).
  */
+import { sharedAbortController } from '../linked-signal.js';
+
 export type Work<V> = (signal: AbortSignal) => Promise<V>;
 
 interface Entry<V> {
@@ -31,7 +33,7 @@ export class SharedWork<V> {
     signal?.throwIfAborted();
     let entry = this.#entries.get(key);
     if (!entry) {
-      const controller = new AbortController();
+      const controller = sharedAbortController();
       const started: Entry<V> = { controller, waiters: 0, promise: Promise.resolve() as Promise<V> };
       started.promise = (async () => {
         try {
