@@ -2,7 +2,10 @@
  * rethumb's public API. Everything not exported here is internal and may change.
  */
 export { createRegenerator, type Regenerator, type GetOptions, type RegeneratorStats } from './regenerator/regenerator.js';
-export type { RebuildOptions, RebuildReport, RebuildProgress, RecordResult } from './regenerator/rebuild.js';
+export type { RebuildOptions, RebuildReport, RebuildProgress, RecordResult, RecordOutcome } from './regenerator/rebuild-types.js';
+export { RebuildTally, type RebuildTallyOptions } from './regenerator/rebuild-tally.js';
+export type { RegeneratorEvents, OutcomeEvent, FetchEvent, StoreErrorEvent } from './regenerator/events.js';
+export { classifyFailure, type FailureClass } from './failure-class.js';
 export { FileStore, type FileStoreOptions } from './storage/file-store.js';
 export { MemoryStore } from './storage/memory-store.js';
 export { keyForUrl, assertValidKey } from './storage/store-key.js';

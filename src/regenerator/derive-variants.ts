@@ -48,7 +48,7 @@ export async function deriveVariants(
       const header = await readImageHeader(stored.body, { maxPixels });
       const images = await ctx.scheduler.render(
         () => renderVariants(stored.body, wanted, { format, quality, maxPixels, header, signal }),
-        { priority, signal },
+        { priority, signal, pixels: header.width * header.height },
       );
       const thumbnails = new Map<string, Thumbnail>();
       for (const [name, image] of images) {

@@ -22,6 +22,8 @@ export interface Regeneration {
   failures: readonly SourceFailure[];
   /** The first source's failure code, if any. */
   reason: ErrorCode | undefined;
+  /** Bytes of the source body that won (0 when every source failed). */
+  bytesDownloaded: number;
 }
 
 export async function regenerateRecord(
@@ -34,8 +36,9 @@ export async function regenerateRecord(
   for (const [index, url] of record.sources.entries()) {
     signal.throwIfAborted();
     let rendered: ReadonlyMap<string, RenderedImage>;
+    let bytesDownloaded: number;
     try {
-      rendered = await renderSource(ctx, url, priority, signal);
+      ({ images: rendered, bytesDownloaded } = await renderSource(ctx, url, priority, signal));
     } catch (error) {
       // The caller's abort is not a source failure: stop and let the caller see it.
       if (signal.aborted) throw signal.reason;
@@ -59,13 +62,18 @@ export async function regenerateRecord(
       });
     }
     await writeThumbnails(ctx, record.key, thumbnails, false);
-    return { outcome, thumbnails, failures, reason };
+    return { outcome, thumbnails, failures, reason, bytesDownloaded };
   }
-  return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code };
+  return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0 };
 }
 
 /** Download (download stage), sniff while streaming, check the header, decode once and render every variant (render stage). */
-async function renderSource(ctx: RegeneratorContext, url: string, priority: number, signal: AbortSignal): Promise<ReadonlyMap<string, RenderedImage>> {
+async function renderSource(
+  ctx: RegeneratorContext,
+  url: string,
+  priority: number,
+  signal: AbortSignal,
+): Promise<{ images: ReadonlyMap<string, RenderedImage>; bytesDownloaded: number }> {
   const { options } = ctx;
   const host = hostOf(url);
   const fetched = await ctx.scheduler.download(
@@ -106,9 +114,9 @@ async function renderSource(ctx: RegeneratorContext, url: string, priority: numb
   ctx.counters.bytesDownloaded += fetched.body.length;
   // Header first, outside the render stage: a pixel bomb is refused without taking a sharp slot.
   const header = await readImageHeader(fetched.body, { maxPixels: options.maxPixels, url: fetched.url });
-  return ctx.scheduler.render(
+  const images = await ctx.scheduler.render(
     async () => {
-      const images = await renderVariants(fetched.body, ctx.variants, {
+      const rendered = await renderVariants(fetched.body, ctx.variants, {
         format: options.format,
         quality: options.quality,
         maxPixels: options.maxPixels,
@@ -117,10 +125,11 @@ async function renderSource(ctx: RegeneratorContext, url: string, priority: numb
         signal,
       });
       ctx.counters.decodes += 1;
-      return images;
+      return rendered;
     },
-    { priority, signal },
+    { priority, signal, pixels: header.width * header.height },
   );
+  return { images, bytesDownloaded: fetched.body.length };
 }
 
 /**

@@ -21,7 +21,7 @@ import { deriveVariants, type DeriveFailure } from './derive-variants.js';
 import type { Emit, RegeneratorEvents } from './events.js';
 import { MemoryCache } from './memory-cache.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
-import { runRebuild, type RebuildOptions, type RebuildReport } from './rebuild.js';
+import { rebuildRecord, runRebuild, type RebuildEngine, type RebuildOptions, type RebuildReport, type RecordResult } from './rebuild.js';
 import { regenerateRecord, type Regeneration } from './regenerate-record.js';
 import { SharedWork } from './shared-work.js';
 
@@ -189,16 +189,32 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
    */
   rebuild(records: Iterable<ThumbRecord> | AsyncIterable<ThumbRecord>, options: RebuildOptions = {}): Promise<RebuildReport> {
     if (this.#closed) return Promise.reject(new ClosedError());
-    return runRebuild(
-      {
-        ctx: this.#ctx,
-        closeSignal: this.#closing.signal,
-        regenerate: (record, priority, signal) => this.#regenerate(record, priority, signal),
-        derive: (key, wanted, why, priority, signal) => this.#derive(key, wanted, why, priority, signal),
-      },
-      records,
-      options,
-    );
+    return runRebuild(this.#engine, records, options);
+  }
+
+  /**
+   * Rebuild one record exactly as `rebuild()` does (for job queues that hand out one record at a
+   * time). Resolves with its result for every record; rejects only when `signal` aborts or the
+   * regenerator is closed.
+   */
+  async rebuildRecord(record: ThumbRecord, options: Pick<RebuildOptions, 'onlyMissing' | 'retryDegraded' | 'signal'> = {}): Promise<RecordResult> {
+    if (this.#closed) throw new ClosedError();
+    const linked = linkSignals([options.signal, this.#closing.signal]);
+    try {
+      const flags = { onlyMissing: options.onlyMissing ?? true, retryDegraded: options.retryDegraded ?? false };
+      return await rebuildRecord(this.#engine, record, flags, linked.signal);
+    } finally {
+      linked.dispose();
+    }
+  }
+
+  get #engine(): RebuildEngine {
+    return {
+      ctx: this.#ctx,
+      closeSignal: this.#closing.signal,
+      regenerate: (record, priority, signal) => this.#regenerate(record, priority, signal),
+      derive: (key, wanted, why, priority, signal) => this.#derive(key, wanted, why, priority, signal),
+    };
   }
 
   /** Counters and queue depths, for metrics. */

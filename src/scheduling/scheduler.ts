@@ -1,18 +1,13 @@
 /**
  * The scheduler: one per regenerator, shared by `get()` and `rebuild()`. Downloads and sharp
- * work are separate stages with separate caps, so a slow origin never holds a CPU slot and a
- * big decode never holds a download slot. On-demand work (`get()`) is served ahead of batch
- * work so a running rebuild never starves the request path.
+ * work are separate stages with separate caps (see `download-scheduler.ts` and
+ * `render-scheduler.ts`).
  */
-import PQueue from 'p-queue';
+import { DownloadScheduler } from './download-scheduler.js';
+import type { ScheduleOptions } from './priority.js';
+import { RenderScheduler, type RenderScheduleOptions } from './render-scheduler.js';
 
-/** Work priorities: greater runs first. */
-export const Priority = Object.freeze({
-  /** `get()` on the request path. */
-  onDemand: 1,
-  /** `rebuild()` and background completions. */
-  batch: 0,
-});
+export { Priority, type ScheduleOptions } from './priority.js';
 
 export interface SchedulerOptions {
   /** Sources downloading at once, across all hosts. */
@@ -21,43 +16,33 @@ export interface SchedulerOptions {
   renderConcurrency: number;
 }
 
-export interface ScheduleOptions {
-  priority: number;
-  signal?: AbortSignal;
-}
-
 export class Scheduler {
-  readonly #downloads: PQueue;
-  readonly #renders: PQueue;
+  readonly downloads: DownloadScheduler;
+  readonly renders: RenderScheduler;
 
   constructor(options: SchedulerOptions) {
-    this.#downloads = new PQueue({ concurrency: options.concurrency });
-    this.#renders = new PQueue({ concurrency: options.renderConcurrency });
+    this.downloads = new DownloadScheduler({ concurrency: options.concurrency });
+    this.renders = new RenderScheduler({ concurrency: options.renderConcurrency });
   }
 
   /** Run a download for `host` within the download caps. */
-  download<T>(_host: string, task: () => Promise<T>, options: ScheduleOptions): Promise<T> {
-    return this.#downloads.add(task, { priority: options.priority, signal: options.signal }) as Promise<T>;
+  download<T>(host: string, task: () => Promise<T>, options: ScheduleOptions): Promise<T> {
+    return this.downloads.run(host, task, options);
   }
 
-  /** Run sharp work within the render cap. */
-  render<T>(task: () => Promise<T>, options: ScheduleOptions): Promise<T> {
-    return this.#renders.add(task, { priority: options.priority, signal: options.signal }) as Promise<T>;
+  /** Run sharp work within the render caps. */
+  render<T>(task: () => Promise<T>, options: RenderScheduleOptions): Promise<T> {
+    return this.renders.run(task, options);
   }
 
   /** In-flight and queued counts, for stats. */
   get counts(): { downloading: number; downloadsQueued: number; rendering: number; rendersQueued: number } {
-    return {
-      downloading: this.#downloads.pending,
-      downloadsQueued: this.#downloads.size,
-      rendering: this.#renders.pending,
-      rendersQueued: this.#renders.size,
-    };
+    return { ...this.downloads.counts, ...this.renders.counts };
   }
 
   /** Drop queued work (running work finishes on its own signals). */
   clear(): void {
-    this.#downloads.clear();
-    this.#renders.clear();
+    this.downloads.clear();
+    this.renders.clear();
   }
 }

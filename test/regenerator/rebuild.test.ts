@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
-import { createRegenerator, FileStore, MemoryStore, type RecordResult, type RegeneratorOptions, type ThumbRecord } from '../../src/index.js';
+import { createRegenerator, FileStore, MemoryStore, RebuildTally, type RecordResult, type RegeneratorOptions, type ThumbRecord } from '../../src/index.js';
 import type { Regenerator } from '../../src/regenerator/regenerator.js';
 import { startTestOrigin, type OriginRoute, type TestOrigin } from '../../src/testing/test-origin.js';
 import { decode, makeImage } from '../helpers/images.js';
@@ -168,6 +168,26 @@ describe('rebuild()', () => {
     expect(report.fallbacks).toHaveLength(3);
     expect(report.fallbacksDropped).toBe(7);
     expect(fallbacks).toBe(10);
+  });
+
+  it('rebuildRecord one by one, folded by a RebuildTally, gives the same report as rebuild()', async () => {
+    const { server, records } = await manifestOrigin();
+    const whole = await regenerator(server).rebuild(records);
+    const single = regenerator(server);
+    const tally = new RebuildTally();
+    for (const record of records) tally.add(await single.rebuildRecord(record));
+    const folded = tally.report(false);
+
+    const summary = (r: typeof whole) => ({
+      total: r.total,
+      counts: r.counts,
+      bytesDownloaded: r.bytesDownloaded,
+      bytesWritten: r.bytesWritten,
+      fallbacks: r.fallbacks.map((f) => [f.key, f.outcome, f.reason]).sort(),
+    });
+    expect(summary(folded)).toEqual(summary(whole));
+    expect(whole.bytesDownloaded).toBe(20 * jpeg.length);
+    expect(whole.bytesWritten).toBeGreaterThan(0);
   });
 
   it('rejects an input that is not iterable', async () => {

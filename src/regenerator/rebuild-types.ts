@@ -1,0 +1,67 @@
+/** The public shapes of `rebuild()`: its options, per-record results, progress and report. */
+import type { ErrorCode } from '../errors.js';
+import type { Outcome, SourceFailure, ThumbRecord } from '../types.js';
+
+export interface RebuildOptions {
+  /**
+   * Skip records whose every variant is already in the store.
+   * @default true — a rebuild after an outage should only fill the holes.
+   */
+  onlyMissing?: boolean;
+  /**
+   * With `onlyMissing`, treat degraded (derived) entries as missing, so records whose source
+   * came back get real thumbnails again.
+   * @default false
+   */
+  retryDegraded?: boolean;
+  /** Stop taking records; in-flight records are abandoned and not counted. The report says `aborted`. */
+  signal?: AbortSignal;
+  /** Called after each record with running totals. */
+  onProgress?: (progress: RebuildProgress) => void;
+  /** Called once per record with its result, fallbacks included (the report keeps only the first `maxReportedFallbacks`). */
+  onRecord?: (result: RecordResult) => void;
+  /**
+   * Fallen-back records kept in the report's `fallbacks`; the rest are counted in `fallbacksDropped`.
+   * @default 10_000 — enough to read; for a complete list, write them from `onRecord`.
+   */
+  maxReportedFallbacks?: number;
+}
+
+/** How a rebuild ended for one record (`memory` does not occur: rebuilds read the store). */
+export type RecordOutcome = Exclude<Outcome, 'memory'>;
+
+/** What happened to one record in a rebuild. `stored` means every variant was already there. */
+export interface RecordResult {
+  /** The record as given (for re-feeding as a manifest). */
+  record: ThumbRecord;
+  key: string;
+  outcome: RecordOutcome;
+  reason?: ErrorCode;
+  failures?: readonly SourceFailure[];
+  /** Variants written to the store for this record. */
+  written: number;
+  /** Bytes of the source body downloaded for this record. */
+  bytesDownloaded: number;
+  /** Bytes of thumbnails written for this record. */
+  bytesWritten: number;
+}
+
+export interface RebuildProgress {
+  /** Records finished so far. */
+  done: number;
+  counts: Readonly<Record<RecordOutcome, number>>;
+  bytesDownloaded: number;
+  bytesWritten: number;
+  elapsedMs: number;
+}
+
+export interface RebuildReport extends RebuildProgress {
+  /** Records finished (same as `done`). */
+  total: number;
+  /** Records that ended `derived` or `placeholder`, with reasons (first `maxReportedFallbacks`). */
+  fallbacks: RecordResult[];
+  fallbacksDropped: number;
+  durationMs: number;
+  /** True when `signal` aborted the run before the input was exhausted. */
+  aborted: boolean;
+}
