@@ -32,6 +32,13 @@ export interface RegeneratorOptions {
    */
   concurrency?: number;
   /**
+   * Limits per origin host (`host:port`), on top of `concurrency`.
+   * - `concurrency`: downloads from one host at once. @default 6 — what browsers open per host.
+   * - `intervalMs` / `intervalCap`: at most `intervalCap` requests start per `intervalMs` to one
+   *   host. @default unset — no rate limit beyond concurrency.
+   */
+  perHost?: PerHostOptions;
+  /**
    * Images decoded and encoded by sharp at once. Downloads and rendering are separate stages.
    * @default min(cores, UV_THREADPOOL_SIZE − 1), at least 1 — sharp, `fs` and `dns.lookup`
    * share libuv's thread pool (4 threads unless `UV_THREADPOOL_SIZE` says otherwise), so one
@@ -104,6 +111,21 @@ export interface RegeneratorOptions {
   placeholderColor?: string;
 }
 
+export interface PerHostOptions {
+  /** Downloads from one host at once. @default 6 */
+  concurrency?: number;
+  /** Length of a rate window in ms (with `intervalCap`). @default undefined (no rate limit) */
+  intervalMs?: number;
+  /** Requests started per `intervalMs` (with `intervalMs`). @default undefined */
+  intervalCap?: number;
+}
+
+export interface ResolvedPerHost {
+  readonly concurrency: number;
+  readonly intervalMs: number | undefined;
+  readonly intervalCap: number | undefined;
+}
+
 /** A variant after validation: `fit` is always set. */
 export interface ResolvedVariant {
   readonly name: string;
@@ -118,6 +140,7 @@ export interface ResolvedOptions {
   readonly format: OutputFormat;
   readonly quality: number;
   readonly concurrency: number;
+  readonly perHost: ResolvedPerHost;
   readonly renderConcurrency: number;
   readonly maxBytes: number;
   readonly maxPixels: number;
@@ -139,6 +162,7 @@ export const VERSION = '0.1.0';
 export const DEFAULTS = Object.freeze({
   format: 'webp' as OutputFormat,
   concurrency: 20,
+  perHostConcurrency: 6,
   maxBytes: 25 * 1024 * 1024,
   maxPixels: 100_000_000,
   maxRedirects: 5,
@@ -192,6 +216,7 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     format,
     quality,
     concurrency: integer('concurrency', options.concurrency ?? DEFAULTS.concurrency, 1, 1000),
+    perHost: resolvePerHost(options.perHost),
     renderConcurrency: integer('renderConcurrency', options.renderConcurrency ?? defaultRenderConcurrency(), 1, 256),
     maxBytes: integer('maxBytes', options.maxBytes ?? DEFAULTS.maxBytes, 1, 2 ** 31 - 1),
     maxPixels: integer('maxPixels', options.maxPixels ?? DEFAULTS.maxPixels, 1, 2 ** 40),
@@ -230,6 +255,20 @@ function resolveVariants(input: unknown): ReadonlyMap<string, ResolvedVariant> {
     variants.set(name, Object.freeze({ name, width: w, height: h, fit: f }));
   }
   return variants;
+}
+
+function resolvePerHost(input: unknown): ResolvedPerHost {
+  if (input === undefined) return Object.freeze({ concurrency: DEFAULTS.perHostConcurrency, intervalMs: undefined, intervalCap: undefined });
+  if (input === null || typeof input !== 'object') throw new ConfigError('perHost', 'an object `{ concurrency?, intervalMs?, intervalCap? }`', input);
+  const { concurrency, intervalMs, intervalCap } = input as PerHostOptions;
+  if ((intervalMs === undefined) !== (intervalCap === undefined)) {
+    throw new ConfigError(intervalMs === undefined ? 'perHost.intervalMs' : 'perHost.intervalCap', 'set together with the other (a rate is requests per interval)', undefined);
+  }
+  return Object.freeze({
+    concurrency: integer('perHost.concurrency', concurrency ?? DEFAULTS.perHostConcurrency, 1, 1000),
+    intervalMs: intervalMs === undefined ? undefined : integer('perHost.intervalMs', intervalMs, 1, 3_600_000),
+    intervalCap: intervalCap === undefined ? undefined : integer('perHost.intervalCap', intervalCap, 1, 100_000),
+  });
 }
 
 export function assertStore(store: unknown, option: string): Store {

@@ -30,6 +30,7 @@ describe('resolveOptions', () => {
     expect(resolved.format).toBe('webp');
     expect(resolved.quality).toBe(80);
     expect(resolved.concurrency).toBe(20);
+    expect(resolved.perHost).toEqual({ concurrency: 6, intervalMs: undefined, intervalCap: undefined });
     expect(resolved.maxBytes).toBe(DEFAULTS.maxBytes);
     expect(resolved.maxPixels).toBe(DEFAULTS.maxPixels);
     expect(resolved.maxRedirects).toBe(5);
@@ -71,6 +72,10 @@ describe('resolveOptions', () => {
     ['concurrency', { ...base, concurrency: 0 }],
     ['concurrency', { ...base, concurrency: Number.POSITIVE_INFINITY }],
     ['renderConcurrency', { ...base, renderConcurrency: -1 }],
+    ['perHost', { ...base, perHost: 4 }],
+    ['perHost.concurrency', { ...base, perHost: { concurrency: 0 } }],
+    ['perHost.intervalCap', { ...base, perHost: { intervalMs: 1000 } }],
+    ['perHost.intervalMs', { ...base, perHost: { intervalCap: 5 } }],
     ['maxBytes', { ...base, maxBytes: '10MB' }],
     ['maxPixels', { ...base, maxPixels: Number.NaN }],
     ['maxRedirects', { ...base, maxRedirects: 50 }],
