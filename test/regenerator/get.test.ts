@@ -2,7 +2,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { FileStore, MemoryStore } from '../../src/index.js';
 import type { OutcomeEvent } from '../../src/regenerator/events.js';
-import type { OriginRoute, TestOrigin } from '../../src/testing/test-origin.js';
 import { decode, makeImage } from '../helpers/images.js';
 import { until, useHarness } from './support.js';
 
