@@ -159,6 +159,19 @@ describe('get()', () => {
     expect(server.hits()).toBe(1);
   });
 
+  it('close() cancels a background completion instead of waiting for it', async () => {
+    const server = await origin({ '/stall.jpg': { kind: 'stall' } });
+    const regen = regenerator(server, { headersTimeoutMs: 60_000, timeoutMs: 60_000 });
+    const standIn = await regen.get({ url: server.urlFor('/stall.jpg') }, 'small', { deadlineMs: 20 });
+    expect(standIn.reason).toBe(ErrorCodes.DEADLINE);
+    expect(regen.stats().regenerating).toBe(1);
+    const started = performance.now();
+    await regen.close();
+    // Loose bound: the origin would stall for a minute.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(regen.stats().regenerating).toBe(0);
+  });
+
   it('under a deadline, prefers a stand-in derived from a surviving variant, without storing it', async () => {
     const server = await origin({ '/a.jpg': { kind: 'image', body: jpeg, contentType: 'image/jpeg' } });
     const store = new MemoryStore();
