@@ -1,0 +1,12 @@
+/** Predicates on thumbnails for users' test suites. */
+import type { Thumbnail } from '../types.js';
+
+/** True when `thumb` is a generated placeholder: no source, stored copy or surviving variant could serve it. */
+export function isPlaceholder(thumb: Pick<Thumbnail, 'outcome'>): boolean {
+  return thumb.outcome === 'placeholder';
+}
+
+/** True when `thumb` is a stand-in a later rebuild replaces (`derived`, `placeholder`, or a degraded stored entry). */
+export function isStandIn(thumb: Pick<Thumbnail, 'degraded'>): boolean {
+  return thumb.degraded === true;
+}
