@@ -1,0 +1,68 @@
+/** Streams a manifest (any iterable or async iterable of records) into a BullMQ queue in `addBulk` batches. */
+import type { JobsOptions, Queue } from 'bullmq';
+import { AbortedError, ConfigError } from '../../errors.js';
+import type { ThumbRecord } from '../../types.js';
+import { jobIdFor } from './job-id.js';
+
+/** The data of one rethumb job. */
+export interface RebuildJobData {
+  record: ThumbRecord;
+}
+
+export interface EnqueueManifestOptions {
+  /**
+   * Jobs per `addBulk` call (one Redis round trip each).
+   * @default 500 — large enough that a million records is 2 000 round trips, small enough that a batch is a few hundred KB.
+   */
+  batchSize?: number;
+  /** The job name. @default 'rebuild' */
+  jobName?: string;
+  /**
+   * Options for every job. `jobId` is always the record's (see `jobIdFor`).
+   * @default { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: false, removeOnFail: false }
+   *   — completed jobs are kept because their return values are the report (`collectReport`).
+   */
+  jobOptions?: Omit<JobsOptions, 'jobId'>;
+  /** Stop enqueuing; batches already added stay. */
+  signal?: AbortSignal;
+}
+
+const DEFAULT_JOB_OPTIONS: JobsOptions = Object.freeze({
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: false,
+  removeOnFail: false,
+});
+
+/**
+ * Adds one job per record, `batchSize` at a time, reading the manifest lazily (so a million
+ * records never sit in memory). Resolves with the number of records read. A record already
+ * queued (same key) is not added twice: BullMQ ignores an id it holds.
+ */
+export async function enqueueManifest(
+  queue: Queue,
+  records: Iterable<ThumbRecord> | AsyncIterable<ThumbRecord>,
+  options: EnqueueManifestOptions = {},
+): Promise<number> {
+  const { batchSize = 500, jobName = 'rebuild', jobOptions, signal } = options;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new ConfigError('batchSize', 'an integer from 1 to 10000', batchSize);
+  if (typeof jobName !== 'string' || jobName.length === 0) throw new ConfigError('jobName', 'a non-empty string', jobName);
+  const opts = { ...DEFAULT_JOB_OPTIONS, ...jobOptions };
+  let batch: Array<{ name: string; data: RebuildJobData; opts: JobsOptions }> = [];
+  let count = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const jobs = batch;
+    batch = [];
+    await queue.addBulk(jobs);
+  };
+  for await (const record of records) {
+    if (signal?.aborted) throw new AbortedError(signal.reason);
+    batch.push({ name: jobName, data: { record }, opts: { ...opts, jobId: jobIdFor(record) } });
+    count += 1;
+    if (batch.length >= batchSize) await flush();
+  }
+  if (signal?.aborted) throw new AbortedError(signal.reason);
+  await flush();
+  return count;
+}
