@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, type ErrorCode } from '../../src/errors.js';
 import { createRegenerator, FileStore, type Outcome } from '../../src/index.js';
 import type { Regenerator } from '../../src/regenerator/regenerator.js';
+import { expectValidThumbnail, isPlaceholder } from '../../src/testing/index.js';
 import { startTestOrigin, type OriginRoute, type TestOrigin } from '../../src/testing/test-origin.js';
 import { decode, makeImage, pngDeclaring, truncate } from '../helpers/images.js';
 
@@ -143,6 +144,9 @@ describe('get() never errors', () => {
     const decoded = await decode(thumb.body);
     expect(decoded).toEqual({ ...SMALL, format: 'webp' });
     expect([thumb.width, thumb.height]).toEqual([SMALL.width, SMALL.height]);
+    // The testing kit's assertions, proven on every fault (rethumb/testing).
+    expect(await expectValidThumbnail(thumb, { ...SMALL, fit: 'cover' })).toEqual({ ...SMALL, format: 'webp' });
+    expect(isPlaceholder(thumb)).toBe(c.outcome === 'placeholder');
 
     const stored = await store.head({ key: thumb.key, variant: 'small', format: 'webp' });
     if (c.outcome === 'regenerated') {
