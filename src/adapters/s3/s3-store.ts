@@ -50,6 +50,8 @@ export class S3Store implements Store {
   readonly #prefix: string;
   readonly #cacheControl: string | undefined;
   readonly #listConcurrency: number;
+  /** The last put of each object key still in flight from this process. */
+  readonly #writes = new Map<string, Promise<unknown>>();
 
   constructor(options: S3StoreOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
@@ -101,7 +103,7 @@ export class S3Store implements Store {
     // Copied before the first await: the caller may reuse its buffer as soon as put() returns a promise.
     const body = Buffer.from(thumbnail.body);
     const cacheControl = degraded ? 'no-cache' : this.#cacheControl;
-    await this.#call('put', options.signal, async () => {
+    await this.#serialized(key, () => this.#call('put', options.signal, async () => {
       await this.#client.send(
         new PutObjectCommand({
           Bucket: this.#bucket,
@@ -115,7 +117,7 @@ export class S3Store implements Store {
         }),
         { abortSignal: options.signal },
       );
-    });
+    }));
   }
 
   async delete(address: StoreEntryAddress, options: StoreOperationOptions = {}): Promise<void> {
@@ -154,6 +156,22 @@ export class S3Store implements Store {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
+  }
+
+  /**
+   * Runs puts of one object from this process one after another. PutObject is atomic on S3
+   * itself; in order, the last call wins, and S3-compatible servers whose file backends are
+   * not atomic under concurrent writes of one object (s3rver) never see two at once.
+   */
+  async #serialized<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const previous = this.#writes.get(key);
+    const current = (previous ?? Promise.resolve()).catch(() => {}).then(run);
+    this.#writes.set(key, current);
+    try {
+      return await current;
+    } finally {
+      if (this.#writes.get(key) === current) this.#writes.delete(key);
+    }
   }
 
   async #headObject(key: string, signal: AbortSignal | undefined): Promise<StoreEntryInfo | undefined> {
