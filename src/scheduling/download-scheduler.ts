@@ -13,6 +13,7 @@ import { HttpStatusError, OriginUnavailableError } from '../errors.js';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
 import { hostSignalOf, type HostSignal } from './host-signal.js';
 import type { ScheduleOptions } from './priority.js';
+import { RateWindow } from './rate-window.js';
 import { parseRetryAfter } from './retry-after.js';
 import { SlowStart } from './slow-start.js';
 import type { Urgency } from './urgency.js';
@@ -70,6 +71,8 @@ interface Host {
   readonly queue: PQueue;
   readonly ramp: SlowStart;
   readonly breaker: CircuitBreaker;
+  /** Per-host rate (`perHost.intervalMs` / `intervalCap`), when set. */
+  readonly rate: RateWindow | undefined;
   pausedUntil: number;
   downloading: number;
 }
@@ -148,10 +151,11 @@ export class DownloadScheduler {
       await this.#pause(host, signal);
       const result = await this.#global.add(
         async (): Promise<{ value: T } | typeof PAUSED> => {
-          // A Retry-After may have arrived while we waited for a global slot.
-          if (host.pausedUntil > this.#now()) return PAUSED;
+          // A Retry-After (or the host's rate) may have closed the door while we waited for a global slot.
+          if (this.#resumeAt(host) > this.#now()) return PAUSED;
           const admission = host.breaker.admit();
           if (!admission.admitted) throw this.#unavailable(host, options.url);
+          host.rate?.record(this.#now());
           host.downloading += 1;
           try {
             const value = await task();
@@ -170,11 +174,17 @@ export class DownloadScheduler {
     }
   }
 
-  /** Wait while the host is paused by a `Retry-After` (holding a host slot, never a global one). */
+  /** Wait while the host is paused by `Retry-After` or its rate (holding a host slot, never a global one). */
   async #pause(host: Host, signal: AbortSignal | undefined): Promise<void> {
-    for (let wait = host.pausedUntil - this.#now(); wait > 0; wait = host.pausedUntil - this.#now()) {
+    for (let wait = this.#resumeAt(host) - this.#now(); wait > 0; wait = this.#resumeAt(host) - this.#now()) {
       await sleep(wait, undefined, signal ? { signal } : {});
     }
+  }
+
+  /** When the next request may go to `host`. */
+  #resumeAt(host: Host): number {
+    const now = this.#now();
+    return Math.max(host.pausedUntil, host.rate?.nextAllowed(now) ?? now);
   }
 
   #feedback(host: Host, signal: HostSignal, probe: boolean, error: unknown): void {
@@ -234,12 +244,12 @@ export class DownloadScheduler {
     if (this.#hosts.size >= MAX_HOSTS) this.#forgetIdleHosts();
     const { perHost, circuitBreaker } = this.#options;
     const ramp = new SlowStart({ cap: perHost.concurrency, initial: perHost.initialConcurrency });
-    const rate = perHost.intervalMs !== undefined && perHost.intervalCap !== undefined ? { interval: perHost.intervalMs, intervalCap: perHost.intervalCap } : {};
     host = {
       name,
-      queue: new PQueue({ concurrency: ramp.limit, ...rate }),
+      queue: new PQueue({ concurrency: ramp.limit }),
       ramp,
       breaker: new CircuitBreaker({ ...circuitBreaker, now: this.#now }),
+      rate: perHost.intervalMs !== undefined && perHost.intervalCap !== undefined ? new RateWindow(perHost.intervalCap, perHost.intervalMs) : undefined,
       pausedUntil: 0,
       downloading: 0,
     };
