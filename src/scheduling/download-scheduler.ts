@@ -205,6 +205,9 @@ export class DownloadScheduler {
     if (error instanceof HttpStatusError) this.#retryAfter(host, error);
     if (host.breaker.failure(probe) === 'open') {
       observer?.circuit?.({ host: host.name, state: 'open', retryAt: host.breaker.retryAt });
+      // After a wave of failures the load comes back in stages: the probe goes alone, and the
+      // records queued behind it wait for its verdict instead of rushing in together.
+      if (host.ramp.restart()) this.#limitChanged(host);
     }
   }
 
