@@ -58,9 +58,10 @@ describe('politeness: get() during a rebuild', () => {
 
   it('a get() of an uncached record is served before queued batch work', async () => {
     const traffic = newTraffic();
-    const server = await batchOrigin(traffic, 80);
+    // Each batch download takes 250 ms: ample margin for the get() to be queued while batch-0 is in flight.
+    const server = await batchOrigin(traffic, 250);
     const regen = regenerator(server, SERIAL);
-    const records = Array.from({ length: 20 }, (_, i) => ({ key: `b${i}`, url: server.urlFor(`/batch-${i}.jpg`) }));
+    const records = Array.from({ length: 6 }, (_, i) => ({ key: `b${i}`, url: server.urlFor(`/batch-${i}.jpg`) }));
     const rebuild = regen.rebuild(records);
     expect(await until(() => traffic.arrivals.length === 1 && regen.stats().downloadsQueued === 2, 3_000)).toBe(true);
 
@@ -69,14 +70,15 @@ describe('politeness: get() during a rebuild', () => {
     expect(thumb.outcome).toBe('regenerated');
     // The batch download in flight finishes; the next request is the get()'s, ahead of the queued batch.
     expect(traffic.arrivals.map((a) => a.path).slice(0, 2)).toEqual(['/batch-0.jpg', '/urgent.jpg']);
-    expect((await rebuild).counts.regenerated).toBe(20);
+    expect((await rebuild).counts.regenerated).toBe(6);
   });
 
   it('a get() joining a record the rebuild already queued raises its download ahead of batch work', async () => {
     const traffic = newTraffic();
-    const server = await batchOrigin(traffic, 80);
+    // Each batch download takes 250 ms: ample margin for the get() to be queued while batch-0 is in flight.
+    const server = await batchOrigin(traffic, 250);
     const regen = regenerator(server, SERIAL);
-    const records = Array.from({ length: 20 }, (_, i) => ({ key: `b${i}`, url: server.urlFor(`/batch-${i}.jpg`) }));
+    const records = Array.from({ length: 6 }, (_, i) => ({ key: `b${i}`, url: server.urlFor(`/batch-${i}.jpg`) }));
     const rebuild = regen.rebuild(records);
     // batch-0 downloading, batch-1 and batch-2 queued in the scheduler.
     expect(await until(() => traffic.arrivals.length === 1 && regen.stats().downloadsQueued === 2, 3_000)).toBe(true);
@@ -86,7 +88,7 @@ describe('politeness: get() during a rebuild', () => {
     expect(thumb.outcome).toBe('regenerated');
     expect(traffic.arrivals.map((a) => a.path).slice(0, 3)).toEqual(['/batch-0.jpg', '/batch-2.jpg', '/batch-1.jpg']);
     const report = await rebuild;
-    expect(report.counts.regenerated).toBe(20);
+    expect(report.counts.regenerated).toBe(6);
     // One fetch for the record the get() and the rebuild shared.
     expect(server.hits('/batch-2.jpg')).toBe(1);
   });
