@@ -36,8 +36,47 @@ export interface RegeneratorOptions {
    * - `concurrency`: downloads from one host at once. @default 6 — what browsers open per host.
    * - `intervalMs` / `intervalCap`: at most `intervalCap` requests start per `intervalMs` to one
    *   host. @default unset — no rate limit beyond concurrency.
+   * - `initialConcurrency`: downloads from one host at once at start-up and after its circuit
+   *   closes; doubles per round of successes up to `concurrency` (slow start). @default 1 — a
+   *   host that just came back is not hit by every client at once (DESIGN.md, post-mortem 4).
    */
   perHost?: PerHostOptions;
+  /**
+   * Retries of transient source failures (connection errors, timeouts, 408, 425, 429, 500, 502,
+   * 503, 504), with exponential backoff and full jitter. Other 4xx are never retried.
+   * - `retries`: retries per record, shared by its `url` and mirrors. @default 2 — a blip
+   *   recovers; a stalled origin costs at most three timeouts.
+   * - `baseDelayMs`: backoff ceiling of the first retry; doubles per retry. @default 250
+   * - `maxDelayMs`: largest backoff ceiling. @default 10_000
+   * - `maxRetryAfterMs`: longest pause a host's `Retry-After` imposes on it. @default 30_000 —
+   *   obeyed, but a header of an hour cannot park a request path for an hour.
+   */
+  retry?: RetryOptions;
+  /**
+   * A circuit breaker per host: after `failures` consecutive transient failures the host is
+   * open for `coolDownMs` (its records fall back at once with `RETHUMB_ORIGIN_UNAVAILABLE`,
+   * without a request), then one probe decides. A host answering 404s is healthy.
+   * - `failures`: @default 5 — more than a record's own retries (3 attempts), so one bad file
+   *   does not close a whole host.
+   * - `coolDownMs`: @default 30_000 — long enough for a restart, short enough not to matter.
+   */
+  circuitBreaker?: CircuitBreakerOptions;
+  /**
+   * Remember source URLs that failed, so a dead URL is not fetched on every request.
+   * - `permanentTtlMs`: for 404, 410, not an image, too large, forbidden … @default 600_000
+   *   (10 min) — such failures last; a rebuild with `retryFailed` bypasses it.
+   * - `transientTtlMs`: for timeouts, connection errors, 5xx, 429 … @default 10_000 — a flapping
+   *   origin is retried soon.
+   * - `maxEntries`: URLs remembered (least recently used go first). @default 10_000; 0 disables.
+   */
+  negativeCache?: NegativeCacheOptions;
+  /**
+   * Read-only stores consulted, in order, after the primary store misses and before fetching
+   * (e.g. a restored old copy of the thumbnail tree). A hit is served with outcome `mirror`
+   * and written back to the primary store (repair on read).
+   * @default [] — no backup.
+   */
+  backup?: readonly Store[];
   /**
    * Images decoded and encoded by sharp at once. Downloads and rendering are separate stages.
    * @default min(cores, UV_THREADPOOL_SIZE − 1), at least 1 — sharp, `fs` and `dns.lookup`
@@ -118,12 +157,46 @@ export interface PerHostOptions {
   intervalMs?: number;
   /** Requests started per `intervalMs` (with `intervalMs`). @default undefined */
   intervalCap?: number;
+  /** Downloads from one host at once at start-up and after its circuit closes (slow start). @default 1 */
+  initialConcurrency?: number;
 }
+
+export interface RetryOptions {
+  /** Retries per record. @default 2 */
+  retries?: number;
+  /** Backoff ceiling of the first retry, in ms. @default 250 */
+  baseDelayMs?: number;
+  /** Largest backoff ceiling, in ms. @default 10_000 */
+  maxDelayMs?: number;
+  /** Longest host pause from `Retry-After`, in ms. @default 30_000 */
+  maxRetryAfterMs?: number;
+}
+
+export interface CircuitBreakerOptions {
+  /** Consecutive transient failures that open a host's circuit. @default 5 */
+  failures?: number;
+  /** How long the circuit stays open before one probe, in ms. @default 30_000 */
+  coolDownMs?: number;
+}
+
+export interface NegativeCacheOptions {
+  /** How long a permanent failure is remembered, in ms; 0 forgets at once. @default 600_000 */
+  permanentTtlMs?: number;
+  /** How long a transient failure is remembered, in ms; 0 forgets at once. @default 10_000 */
+  transientTtlMs?: number;
+  /** URLs remembered; 0 disables the cache. @default 10_000 */
+  maxEntries?: number;
+}
+
+export type ResolvedRetry = Readonly<Required<RetryOptions>>;
+export type ResolvedCircuitBreaker = Readonly<Required<CircuitBreakerOptions>>;
+export type ResolvedNegativeCache = Readonly<Required<NegativeCacheOptions>>;
 
 export interface ResolvedPerHost {
   readonly concurrency: number;
   readonly intervalMs: number | undefined;
   readonly intervalCap: number | undefined;
+  readonly initialConcurrency: number;
 }
 
 /** A variant after validation: `fit` is always set. */
@@ -141,6 +214,10 @@ export interface ResolvedOptions {
   readonly quality: number;
   readonly concurrency: number;
   readonly perHost: ResolvedPerHost;
+  readonly retry: ResolvedRetry;
+  readonly circuitBreaker: ResolvedCircuitBreaker;
+  readonly negativeCache: ResolvedNegativeCache;
+  readonly backup: readonly Store[];
   readonly renderConcurrency: number;
   readonly maxBytes: number;
   readonly maxPixels: number;
@@ -163,6 +240,10 @@ export const DEFAULTS = Object.freeze({
   format: 'webp' as OutputFormat,
   concurrency: 20,
   perHostConcurrency: 6,
+  perHostInitialConcurrency: 1,
+  retry: Object.freeze({ retries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 }),
+  circuitBreaker: Object.freeze({ failures: 5, coolDownMs: 30_000 }),
+  negativeCache: Object.freeze({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000 }),
   maxBytes: 25 * 1024 * 1024,
   maxPixels: 100_000_000,
   maxRedirects: 5,
@@ -217,6 +298,10 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     quality,
     concurrency: integer('concurrency', options.concurrency ?? DEFAULTS.concurrency, 1, 1000),
     perHost: resolvePerHost(options.perHost),
+    retry: resolveRetry(options.retry),
+    circuitBreaker: resolveCircuitBreaker(options.circuitBreaker),
+    negativeCache: resolveNegativeCache(options.negativeCache),
+    backup: resolveBackup(options.backup),
     renderConcurrency: integer('renderConcurrency', options.renderConcurrency ?? defaultRenderConcurrency(), 1, 256),
     maxBytes: integer('maxBytes', options.maxBytes ?? DEFAULTS.maxBytes, 1, 2 ** 31 - 1),
     maxPixels: integer('maxPixels', options.maxPixels ?? DEFAULTS.maxPixels, 1, 2 ** 40),
@@ -258,17 +343,67 @@ function resolveVariants(input: unknown): ReadonlyMap<string, ResolvedVariant> {
 }
 
 function resolvePerHost(input: unknown): ResolvedPerHost {
-  if (input === undefined) return Object.freeze({ concurrency: DEFAULTS.perHostConcurrency, intervalMs: undefined, intervalCap: undefined });
+  if (input === undefined) {
+    return Object.freeze({ concurrency: DEFAULTS.perHostConcurrency, intervalMs: undefined, intervalCap: undefined, initialConcurrency: DEFAULTS.perHostInitialConcurrency });
+  }
   if (input === null || typeof input !== 'object') throw new ConfigError('perHost', 'an object `{ concurrency?, intervalMs?, intervalCap? }`', input);
-  const { concurrency, intervalMs, intervalCap } = input as PerHostOptions;
+  const { concurrency, intervalMs, intervalCap, initialConcurrency } = input as PerHostOptions;
   if ((intervalMs === undefined) !== (intervalCap === undefined)) {
     throw new ConfigError(intervalMs === undefined ? 'perHost.intervalMs' : 'perHost.intervalCap', 'set together with the other (a rate is requests per interval)', undefined);
   }
+  const cap = integer('perHost.concurrency', concurrency ?? DEFAULTS.perHostConcurrency, 1, 1000);
   return Object.freeze({
-    concurrency: integer('perHost.concurrency', concurrency ?? DEFAULTS.perHostConcurrency, 1, 1000),
+    concurrency: cap,
     intervalMs: intervalMs === undefined ? undefined : integer('perHost.intervalMs', intervalMs, 1, 3_600_000),
     intervalCap: intervalCap === undefined ? undefined : integer('perHost.intervalCap', intervalCap, 1, 100_000),
+    // Above the cap it means "no slow start": clamp rather than make users set both.
+    initialConcurrency: Math.min(cap, integer('perHost.initialConcurrency', initialConcurrency ?? DEFAULTS.perHostInitialConcurrency, 1, 1000)),
   });
+}
+
+function resolveRetry(input: unknown): ResolvedRetry {
+  const given = objectOption<RetryOptions>('retry', input, '`{ retries?, baseDelayMs?, maxDelayMs?, maxRetryAfterMs? }`');
+  const d = DEFAULTS.retry;
+  const baseDelayMs = integer('retry.baseDelayMs', given.baseDelayMs ?? d.baseDelayMs, 0, 600_000);
+  const maxDelayMs = integer('retry.maxDelayMs', given.maxDelayMs ?? Math.max(d.maxDelayMs, baseDelayMs), 0, 3_600_000);
+  if (maxDelayMs < baseDelayMs) throw new ConfigError('retry.maxDelayMs', `at least \`retry.baseDelayMs\` (${baseDelayMs})`, maxDelayMs);
+  return Object.freeze({
+    retries: integer('retry.retries', given.retries ?? d.retries, 0, 20),
+    baseDelayMs,
+    maxDelayMs,
+    maxRetryAfterMs: integer('retry.maxRetryAfterMs', given.maxRetryAfterMs ?? d.maxRetryAfterMs, 0, 3_600_000),
+  });
+}
+
+function resolveCircuitBreaker(input: unknown): ResolvedCircuitBreaker {
+  const given = objectOption<CircuitBreakerOptions>('circuitBreaker', input, '`{ failures?, coolDownMs? }`');
+  const d = DEFAULTS.circuitBreaker;
+  return Object.freeze({
+    failures: integer('circuitBreaker.failures', given.failures ?? d.failures, 1, 1_000_000),
+    coolDownMs: integer('circuitBreaker.coolDownMs', given.coolDownMs ?? d.coolDownMs, 1, 3_600_000),
+  });
+}
+
+function resolveNegativeCache(input: unknown): ResolvedNegativeCache {
+  const given = objectOption<NegativeCacheOptions>('negativeCache', input, '`{ permanentTtlMs?, transientTtlMs?, maxEntries? }`');
+  const d = DEFAULTS.negativeCache;
+  return Object.freeze({
+    permanentTtlMs: integer('negativeCache.permanentTtlMs', given.permanentTtlMs ?? d.permanentTtlMs, 0, 7 * 24 * 3_600_000),
+    transientTtlMs: integer('negativeCache.transientTtlMs', given.transientTtlMs ?? d.transientTtlMs, 0, 7 * 24 * 3_600_000),
+    maxEntries: integer('negativeCache.maxEntries', given.maxEntries ?? d.maxEntries, 0, 10_000_000),
+  });
+}
+
+function resolveBackup(input: unknown): readonly Store[] {
+  if (input === undefined) return Object.freeze([]);
+  if (!Array.isArray(input)) throw new ConfigError('backup', 'an array of Stores', input);
+  return Object.freeze(input.map((store, i) => assertStore(store, `backup[${i}]`)));
+}
+
+function objectOption<T>(option: string, input: unknown, shape: string): T {
+  if (input === undefined) return {} as T;
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(option, `an object ${shape}`, input);
+  return input as T;
 }
 
 export function assertStore(store: unknown, option: string): Store {

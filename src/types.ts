@@ -64,6 +64,11 @@ export interface SourceFailure {
   message: string;
   /** The HTTP status, for `RETHUMB_HTTP_STATUS`. */
   status?: number;
+  /**
+   * True when the source was not fetched because it failed recently: the negative cache
+   * answered with the remembered failure (its `code` and `status` are the original's).
+   */
+  recentlyFailed?: boolean;
 }
 
 /** What `get()` resolves with: always a decodable image of the variant's box. */

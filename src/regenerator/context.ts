@@ -7,7 +7,9 @@ import type { PlaceholderRenderer } from '../imaging/placeholder.js';
 import type { ResolvedOptions, ResolvedVariant } from '../options.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { Emit } from './events.js';
+import type { Outcome } from '../types.js';
 import type { MemoryCache } from './memory-cache.js';
+import type { NegativeCache } from './negative-cache.js';
 
 /** Running totals since the regenerator was created. */
 export interface Counters {
@@ -19,6 +21,16 @@ export interface Counters {
   bytesWritten: number;
   /** Store reads or writes that failed (the caller was answered anyway). */
   storeErrors: number;
+  /** Source attempts retried after a transient failure. */
+  retries: number;
+  /** Sources not fetched because they failed recently (negative cache hits). */
+  recentlyFailed: number;
+  /** Sources refused at once because their host's circuit was open. */
+  circuitRejections: number;
+  /** Thumbnails served from a backup store (and written back to the primary). */
+  backupHits: number;
+  /** Answers per outcome: every `get()` and every record of `rebuild()`/`rebuildRecord()`. */
+  outcomes: Record<Outcome, number>;
 }
 
 export interface RegeneratorContext {
@@ -29,6 +41,7 @@ export interface RegeneratorContext {
   readonly scheduler: Scheduler;
   readonly placeholders: PlaceholderRenderer;
   readonly cache: MemoryCache;
+  readonly negativeCache: NegativeCache;
   readonly counters: Counters;
   /** Emit an observer event (never throws). */
   readonly emit: Emit;

@@ -3,6 +3,7 @@
  * listener that throws is reported with `process.emitWarning` and never breaks a request.
  */
 import type { ErrorCode } from '../errors.js';
+import type { CircuitState } from '../scheduling/circuit-breaker.js';
 import type { Outcome } from '../types.js';
 
 /** A `get()` answered, or a `rebuild()` finished a record. */
@@ -36,10 +37,48 @@ export interface StoreErrorEvent {
   error: unknown;
 }
 
+/** A source download failed transiently and will be tried again after `delayMs`. */
+export interface RetryEvent {
+  url: string;
+  host: string;
+  /** 1 for the first retry. */
+  attempt: number;
+  delayMs: number;
+  code: ErrorCode | undefined;
+  status: number | undefined;
+}
+
+/** A host's circuit breaker changed state. */
+export interface CircuitEvent {
+  host: string;
+  /** `open`: its records fall back at once; `closed`: a probe succeeded (slow start begins again). */
+  state: CircuitState;
+  /** When the next probe may go (epoch ms), for `open`. */
+  retryAt: number | undefined;
+}
+
+/** A host's allowed concurrency changed (slow start, or halved on 429, 503 or a timeout). */
+export interface HostLimitEvent {
+  host: string;
+  limit: number;
+  cap: number;
+}
+
+/** A host was paused by `Retry-After`: no request goes to it until `until` (epoch ms). */
+export interface HostPauseEvent {
+  host: string;
+  until: number;
+  retryAfterMs: number;
+}
+
 export interface RegeneratorEvents {
   outcome: [OutcomeEvent];
   fetch: [FetchEvent];
   storeError: [StoreErrorEvent];
+  retry: [RetryEvent];
+  circuit: [CircuitEvent];
+  hostLimit: [HostLimitEvent];
+  hostPause: [HostPauseEvent];
 }
 
 export type Emit = <K extends keyof RegeneratorEvents>(name: K, ...args: RegeneratorEvents[K]) => void;

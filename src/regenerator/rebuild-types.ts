@@ -14,6 +14,13 @@ export interface RebuildOptions {
    * @default false
    */
   retryDegraded?: boolean;
+  /**
+   * Fetch sources even when the negative cache remembers them as failed (a rebuild that
+   * retries everything).
+   * @default true when `retryDegraded` is set or `onlyMissing` is false — a run that asks to
+   * replace stand-ins, or to rebuild everything, expects sources may be back; false otherwise.
+   */
+  retryFailed?: boolean;
   /** Stop taking records; in-flight records are abandoned and not counted. The report says `aborted`. */
   signal?: AbortSignal;
   /** Called after each record with running totals. */

@@ -12,7 +12,8 @@ import type { SourceFailure, ThumbRecord, Thumbnail } from '../types.js';
 import type { RegeneratorContext } from './context.js';
 import type { DeriveFailure } from './derive-variants.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
-import type { Regeneration } from './regenerate-record.js';
+import { restoreFromBackups } from './backup-stores.js';
+import type { RegenerateOptions, Regeneration } from './regenerate-record.js';
 import { RebuildTally } from './rebuild-tally.js';
 import type { RebuildOptions, RebuildReport, RecordResult } from './rebuild-types.js';
 
@@ -22,7 +23,7 @@ export type { RebuildOptions, RebuildProgress, RebuildReport, RecordOutcome, Rec
 export interface RebuildEngine {
   readonly ctx: RegeneratorContext;
   /** Shared in-flight regeneration of a record (joins one already running for `get()`). */
-  regenerate(record: NormalizedRecord, priority: number, signal: AbortSignal): Promise<Regeneration>;
+  regenerate(record: NormalizedRecord, priority: number, signal: AbortSignal, options?: RegenerateOptions): Promise<Regeneration>;
   derive(key: string, wanted: readonly ResolvedVariant[], why: DeriveFailure, priority: number, signal: AbortSignal): Promise<Map<string, Thumbnail>>;
   /** Aborted when the regenerator closes. */
   readonly closeSignal: AbortSignal;
@@ -53,7 +54,7 @@ async function rebuildAll(
   signal: AbortSignal,
 ): Promise<RebuildReport> {
   const { ctx } = engine;
-  const flags = { onlyMissing: options.onlyMissing ?? true, retryDegraded: options.retryDegraded ?? false };
+  const flags = rebuildFlags(options);
   const tally = new RebuildTally({ maxReportedFallbacks: options.maxReportedFallbacks ?? 10_000 });
 
   // Enough records in progress to keep both stages busy: every download slot, plus records
@@ -85,11 +86,26 @@ async function rebuildAll(
   return tally.report(signal.aborted);
 }
 
+/** How a rebuild treats what is already there (see `RebuildOptions`). */
+export interface RebuildFlags {
+  onlyMissing: boolean;
+  retryDegraded: boolean;
+  /** Bypass the negative cache. Optional for callers that predate it. */
+  retryFailed?: boolean;
+}
+
+/** The flags of `options` with their defaults (see `RebuildOptions`). */
+export function rebuildFlags(options: Pick<RebuildOptions, 'onlyMissing' | 'retryDegraded' | 'retryFailed'>): Required<RebuildFlags> {
+  const onlyMissing = options.onlyMissing ?? true;
+  const retryDegraded = options.retryDegraded ?? false;
+  return { onlyMissing, retryDegraded, retryFailed: options.retryFailed ?? (retryDegraded || !onlyMissing) };
+}
+
 /** Rebuild one record and emit its `outcome` event. Rejects only when `signal` aborts. */
 export async function rebuildRecord(
   engine: RebuildEngine,
   input: unknown,
-  flags: { onlyMissing: boolean; retryDegraded: boolean },
+  flags: RebuildFlags,
   signal: AbortSignal,
 ): Promise<RecordResult> {
   const started = performance.now();
@@ -109,7 +125,7 @@ export async function rebuildRecord(
 async function rebuildOne(
   engine: RebuildEngine,
   input: unknown,
-  flags: { onlyMissing: boolean; retryDegraded: boolean },
+  flags: RebuildFlags,
   signal: AbortSignal,
 ): Promise<RecordResult> {
   const { ctx } = engine;
@@ -122,8 +138,13 @@ async function rebuildOne(
   if (flags.onlyMissing) {
     const missing = await missingVariants(ctx, record.key, flags.retryDegraded, signal);
     if (missing.length === 0) return { record: record.record, key: record.key, outcome: 'stored', ...NOTHING_WRITTEN };
+    // A backup that holds every missing variant is copied, not fetched.
+    const restored = await restoreFromBackups(ctx, record.key, missing, signal, { acceptDegraded: !flags.retryDegraded });
+    if (restored.size === missing.length) {
+      return { record: record.record, key: record.key, outcome: 'mirror', written: restored.size, bytesDownloaded: 0, bytesWritten: bodyBytes(restored) };
+    }
   }
-  const regen = await engine.regenerate(record, Priority.batch, signal);
+  const regen = await engine.regenerate(record, Priority.batch, signal, { retryFailed: flags.retryFailed ?? false });
   if (regen.outcome !== 'failed') {
     return {
       record: record.record,

@@ -2,12 +2,15 @@
  * Rebuild every variant of one record from its sources, in order: `url`, then mirrors. The
  * first source that yields an image wins: one download, one decode, every variant rendered,
  * every variant written to the store. Never throws for what a source does; rejects only when
- * `signal` aborts.
+ * `signal` aborts. A source that failed recently is skipped (negative cache); transient
+ * download failures are retried within the record's retry budget.
  */
-import { ErrorCodes, HttpStatusError, RethumbError, type ErrorCode } from '../errors.js';
+import { ErrorCodes, HttpStatusError, isRethumbError, RethumbError, type ErrorCode } from '../errors.js';
 import { fetchSource } from '../fetching/fetch-source.js';
 import { readImageHeader, renderVariants, type RenderedImage } from '../imaging/render-variants.js';
 import { sniffImage } from '../imaging/sniff-image.js';
+import { RetryBudget, withRetries } from '../scheduling/retry.js';
+import type { Urgency } from '../scheduling/urgency.js';
 import type { SourceFailure, Thumbnail } from '../types.js';
 import type { RegeneratorContext } from './context.js';
 import type { NormalizedRecord } from './normalize-record.js';
@@ -26,25 +29,43 @@ export interface Regeneration {
   bytesDownloaded: number;
 }
 
+export interface RegenerateOptions {
+  /** Fetch sources the negative cache remembers as failed (a rebuild that retries everything). */
+  retryFailed?: boolean;
+}
+
 export async function regenerateRecord(
   ctx: RegeneratorContext,
   record: NormalizedRecord,
-  priority: number,
+  urgency: Urgency,
   signal: AbortSignal,
+  options: RegenerateOptions = {},
 ): Promise<Regeneration> {
   const failures: SourceFailure[] = [];
+  const budget = new RetryBudget(ctx.options.retry.retries);
   for (const [index, url] of record.sources.entries()) {
     signal.throwIfAborted();
+    const recent = options.retryFailed ? undefined : ctx.negativeCache.recall(url);
+    if (recent) {
+      // Reported under the original failure's code, so `reason` stays meaningful.
+      ctx.counters.recentlyFailed += 1;
+      failures.push({ ...recent.failure, recentlyFailed: true });
+      continue;
+    }
     let rendered: ReadonlyMap<string, RenderedImage>;
     let bytesDownloaded: number;
     try {
-      ({ images: rendered, bytesDownloaded } = await renderSource(ctx, url, priority, signal));
+      ({ images: rendered, bytesDownloaded } = await renderSource(ctx, url, urgency, signal, budget));
     } catch (error) {
       // The caller's abort is not a source failure: stop and let the caller see it.
       if (signal.aborted) throw signal.reason;
-      failures.push(toSourceFailure(url, error, ErrorCodes.DECODE_FAILED));
+      if (isRethumbError(error, ErrorCodes.ORIGIN_UNAVAILABLE)) ctx.counters.circuitRejections += 1;
+      const failure = toSourceFailure(url, error, ErrorCodes.DECODE_FAILED);
+      failures.push(failure);
+      ctx.negativeCache.remember(url, failure);
       continue;
     }
+    ctx.negativeCache.forget(url);
     const outcome = index === 0 ? 'regenerated' : 'mirror';
     const reason = failures[0]?.code;
     const thumbnails = new Map<string, Thumbnail>();
@@ -71,12 +92,14 @@ export async function regenerateRecord(
 async function renderSource(
   ctx: RegeneratorContext,
   url: string,
-  priority: number,
+  urgency: Urgency,
   signal: AbortSignal,
+  budget: RetryBudget,
 ): Promise<{ images: ReadonlyMap<string, RenderedImage>; bytesDownloaded: number }> {
   const { options } = ctx;
   const host = hostOf(url);
-  const fetched = await ctx.scheduler.download(
+  // Each attempt takes its own download slot; the backoff between attempts holds none.
+  const download = (): Promise<Awaited<ReturnType<typeof fetchSource>>> => ctx.scheduler.download(
     host,
     async () => {
       const started = performance.now();
@@ -108,8 +131,24 @@ async function renderSource(
         throw error;
       }
     },
-    { priority, signal },
+    { priority: urgency.value, urgency, signal, url },
   );
+  const fetched = await withRetries(download, {
+    policy: options.retry,
+    budget,
+    signal,
+    onRetry: ({ attempt, delayMs, error }) => {
+      ctx.counters.retries += 1;
+      ctx.emit('retry', {
+        url,
+        host,
+        attempt,
+        delayMs,
+        code: error instanceof RethumbError ? error.code : undefined,
+        status: error instanceof HttpStatusError ? error.status : undefined,
+      });
+    },
+  });
   ctx.counters.fetches += 1;
   ctx.counters.bytesDownloaded += fetched.body.length;
   // Header first, outside the render stage: a pixel bomb is refused without taking a sharp slot.
@@ -127,7 +166,8 @@ async function renderSource(
       ctx.counters.decodes += 1;
       return rendered;
     },
-    { priority, signal, pixels: header.width * header.height },
+    // The priority as it is now: a get() may have joined this record since it was queued.
+    { priority: urgency.value, signal, pixels: header.width * header.height },
   );
   return { images, bytesDownloaded: fetched.body.length };
 }

@@ -14,15 +14,18 @@ import { PlaceholderRenderer, type PlaceholderHints } from '../imaging/placehold
 import { readImageHeader } from '../imaging/render-variants.js';
 import { linkSignals, sharedAbortController } from '../linked-signal.js';
 import { resolveOptions, type RegeneratorOptions, type ResolvedVariant } from '../options.js';
-import { Priority, Scheduler } from '../scheduling/scheduler.js';
-import { FORMAT_CONTENT_TYPES, type SourceFailure, type ThumbRecord, type Thumbnail } from '../types.js';
+import { Priority, Scheduler, type HostStats } from '../scheduling/scheduler.js';
+import { Urgency } from '../scheduling/urgency.js';
+import { FORMAT_CONTENT_TYPES, type Outcome, type SourceFailure, type ThumbRecord, type Thumbnail } from '../types.js';
+import { restoreFromBackups } from './backup-stores.js';
 import type { Counters, RegeneratorContext } from './context.js';
 import { deriveVariants, type DeriveFailure } from './derive-variants.js';
 import type { Emit, RegeneratorEvents } from './events.js';
 import { MemoryCache } from './memory-cache.js';
+import { NegativeCache } from './negative-cache.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
-import { rebuildRecord, runRebuild, type RebuildEngine, type RebuildOptions, type RebuildReport, type RecordResult } from './rebuild.js';
-import { regenerateRecord, type Regeneration } from './regenerate-record.js';
+import { rebuildFlags, rebuildRecord, runRebuild, type RebuildEngine, type RebuildOptions, type RebuildReport, type RecordResult } from './rebuild.js';
+import { regenerateRecord, type RegenerateOptions, type Regeneration } from './regenerate-record.js';
 import { SharedWork } from './shared-work.js';
 
 export interface GetOptions {
@@ -47,12 +50,18 @@ export interface RegeneratorStats extends Counters {
   rendering: number;
   rendersQueued: number;
   memoryCache: { entries: number; bytes: number };
+  /** Source URLs remembered as failed (expired ones may count until evicted). */
+  negativeCache: { entries: number };
+  /** Per origin host (`host:port`): in flight, queued, current slow-start limit, circuit, pause. */
+  hosts: Record<string, HostStats>;
 }
 
 export class Regenerator extends EventEmitter<RegeneratorEvents> {
   readonly #ctx: RegeneratorContext;
   readonly #records = new SharedWork<Regeneration>();
   readonly #derivations = new SharedWork<Map<string, Thumbnail>>();
+  /** The priority of each record in flight, raised when a `get()` joins a batch regeneration. */
+  readonly #urgencies = new Map<string, Urgency>();
   readonly #closing = sharedAbortController();
   #closed: Promise<void> | undefined;
 
@@ -69,11 +78,36 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
         headersTimeoutMs: resolved.headersTimeoutMs,
         bodyTimeoutMs: resolved.timeoutMs,
       }),
-      scheduler: new Scheduler({ concurrency: resolved.concurrency, renderConcurrency: resolved.renderConcurrency }),
+      scheduler: new Scheduler({
+        concurrency: resolved.concurrency,
+        renderConcurrency: resolved.renderConcurrency,
+        perHost: resolved.perHost,
+        circuitBreaker: resolved.circuitBreaker,
+        maxRetryAfterMs: resolved.retry.maxRetryAfterMs,
+        observer: {
+          circuit: (event) => this.#ctx.emit('circuit', event),
+          hostLimit: (event) => this.#ctx.emit('hostLimit', event),
+          hostPause: (event) => this.#ctx.emit('hostPause', event),
+        },
+      }),
       placeholders: new PlaceholderRenderer({ format: resolved.format, quality: resolved.quality, defaultColor: resolved.placeholderColor }),
       cache: new MemoryCache(resolved.memoryCacheBytes),
-      counters: { fetches: 0, decodes: 0, bytesDownloaded: 0, bytesWritten: 0, storeErrors: 0 },
+      negativeCache: new NegativeCache(resolved.negativeCache),
+      counters: {
+        fetches: 0,
+        decodes: 0,
+        bytesDownloaded: 0,
+        bytesWritten: 0,
+        storeErrors: 0,
+        retries: 0,
+        recentlyFailed: 0,
+        circuitRejections: 0,
+        backupHits: 0,
+        outcomes: { memory: 0, stored: 0, regenerated: 0, mirror: 0, derived: 0, placeholder: 0 },
+      },
       emit: ((name: keyof RegeneratorEvents, ...args: RegeneratorEvents[keyof RegeneratorEvents]) => {
+        // Every answer passes here once, so counting outcomes here keeps stats and events in step.
+        if (name === 'outcome') this.#ctx.counters.outcomes[(args[0] as { outcome: Outcome }).outcome] += 1;
         try {
           (this.emit as (name: string, ...args: unknown[]) => boolean)(name, ...args);
         } catch (error) {
@@ -136,6 +170,11 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
       this.#ctx.cache.set(stored);
       return stored;
     }
+    const restored = (await restoreFromBackups(this.#ctx, key, [spec], signal, { acceptDegraded: true })).get(spec.name);
+    if (restored) {
+      this.#ctx.cache.set(restored);
+      return restored;
+    }
     const pending = this.#regenerate(checked.value, Priority.onDemand, signal).then((regen) => {
       // Cache every variant: pages that show one size usually show the others next.
       for (const thumb of regen.thumbnails.values()) this.#ctx.cache.set(thumb);
@@ -197,12 +236,11 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
    * time). Resolves with its result for every record; rejects only when `signal` aborts or the
    * regenerator is closed.
    */
-  async rebuildRecord(record: ThumbRecord, options: Pick<RebuildOptions, 'onlyMissing' | 'retryDegraded' | 'signal'> = {}): Promise<RecordResult> {
+  async rebuildRecord(record: ThumbRecord, options: Pick<RebuildOptions, 'onlyMissing' | 'retryDegraded' | 'retryFailed' | 'signal'> = {}): Promise<RecordResult> {
     if (this.#closed) throw new ClosedError();
     const linked = linkSignals([options.signal, this.#closing.signal]);
     try {
-      const flags = { onlyMissing: options.onlyMissing ?? true, retryDegraded: options.retryDegraded ?? false };
-      return await rebuildRecord(this.#engine, record, flags, linked.signal);
+      return await rebuildRecord(this.#engine, record, rebuildFlags(options), linked.signal);
     } finally {
       linked.dispose();
     }
@@ -212,7 +250,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     return {
       ctx: this.#ctx,
       closeSignal: this.#closing.signal,
-      regenerate: (record, priority, signal) => this.#regenerate(record, priority, signal),
+      regenerate: (record, priority, signal, options) => this.#regenerate(record, priority, signal, options),
       derive: (key, wanted, why, priority, signal) => this.#derive(key, wanted, why, priority, signal),
     };
   }
@@ -222,8 +260,11 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     return {
       ...this.#ctx.counters,
       regenerating: this.#records.size,
+      outcomes: { ...this.#ctx.counters.outcomes },
       ...this.#ctx.scheduler.counts,
       memoryCache: this.#ctx.cache.stats,
+      negativeCache: { entries: this.#ctx.negativeCache.size },
+      hosts: this.#ctx.scheduler.hostStats(),
     };
   }
 
@@ -249,8 +290,23 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     return spec;
   }
 
-  #regenerate(record: NormalizedRecord, priority: number, signal: AbortSignal): Promise<Regeneration> {
-    return this.#records.run(record.key, (shared) => regenerateRecord(this.#ctx, record, priority, shared), signal);
+  #regenerate(record: NormalizedRecord, priority: number, signal: AbortSignal, options: RegenerateOptions = {}): Promise<Regeneration> {
+    const { key } = record;
+    // Joining a regeneration queued by a rebuild: its download must not wait behind batch work.
+    if (this.#records.has(key)) this.#urgencies.get(key)?.raise(priority);
+    return this.#records.run(
+      key,
+      async (shared) => {
+        const urgency = new Urgency(priority);
+        this.#urgencies.set(key, urgency);
+        try {
+          return await regenerateRecord(this.#ctx, record, urgency, shared, options);
+        } finally {
+          if (this.#urgencies.get(key) === urgency) this.#urgencies.delete(key);
+        }
+      },
+      signal,
+    );
   }
 
   #derive(

@@ -3,15 +3,13 @@
  * work are separate stages with separate caps (see `download-scheduler.ts` and
  * `render-scheduler.ts`).
  */
-import { DownloadScheduler } from './download-scheduler.js';
-import type { ScheduleOptions } from './priority.js';
+import { DownloadScheduler, type DownloadScheduleOptions, type DownloadSchedulerOptions, type HostStats } from './download-scheduler.js';
 import { RenderScheduler, type RenderScheduleOptions } from './render-scheduler.js';
 
 export { Priority, type ScheduleOptions } from './priority.js';
+export type { DownloadObserver, HostStats } from './download-scheduler.js';
 
-export interface SchedulerOptions {
-  /** Sources downloading at once, across all hosts. */
-  concurrency: number;
+export interface SchedulerOptions extends DownloadSchedulerOptions {
   /** Images in sharp at once. */
   renderConcurrency: number;
 }
@@ -21,12 +19,12 @@ export class Scheduler {
   readonly renders: RenderScheduler;
 
   constructor(options: SchedulerOptions) {
-    this.downloads = new DownloadScheduler({ concurrency: options.concurrency });
+    this.downloads = new DownloadScheduler(options);
     this.renders = new RenderScheduler({ concurrency: options.renderConcurrency });
   }
 
-  /** Run a download for `host` within the download caps. */
-  download<T>(host: string, task: () => Promise<T>, options: ScheduleOptions): Promise<T> {
+  /** Run a download for `host` within the download caps (global, per host, slow start, breaker, pauses). */
+  download<T>(host: string, task: () => Promise<T>, options: DownloadScheduleOptions): Promise<T> {
     return this.downloads.run(host, task, options);
   }
 
@@ -38,6 +36,11 @@ export class Scheduler {
   /** In-flight and queued counts, for stats. */
   get counts(): { downloading: number; downloadsQueued: number; rendering: number; rendersQueued: number } {
     return { ...this.downloads.counts, ...this.renders.counts };
+  }
+
+  /** Per-host download state, for metrics. */
+  hostStats(): Record<string, HostStats> {
+    return this.downloads.hostStats();
   }
 
   /** Drop queued work (running work finishes on its own signals). */

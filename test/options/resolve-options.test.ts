@@ -30,7 +30,11 @@ describe('resolveOptions', () => {
     expect(resolved.format).toBe('webp');
     expect(resolved.quality).toBe(80);
     expect(resolved.concurrency).toBe(20);
-    expect(resolved.perHost).toEqual({ concurrency: 6, intervalMs: undefined, intervalCap: undefined });
+    expect(resolved.perHost).toEqual({ concurrency: 6, intervalMs: undefined, intervalCap: undefined, initialConcurrency: 1 });
+    expect(resolved.retry).toEqual({ retries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 });
+    expect(resolved.circuitBreaker).toEqual({ failures: 5, coolDownMs: 30_000 });
+    expect(resolved.negativeCache).toEqual({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000 });
+    expect(resolved.backup).toEqual([]);
     expect(resolved.maxBytes).toBe(DEFAULTS.maxBytes);
     expect(resolved.maxPixels).toBe(DEFAULTS.maxPixels);
     expect(resolved.maxRedirects).toBe(5);

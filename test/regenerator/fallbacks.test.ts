@@ -121,6 +121,10 @@ beforeAll(async () => {
     maxBytes: 100_000,
     maxPixels: 4_000_000,
     maxRedirects: 3,
+    // This table checks how each origin behaviour is classified, one request per case on one
+    // shared host; retries and the circuit breaker have their own tests (test/regenerator/politeness*).
+    retry: { retries: 0 },
+    circuitBreaker: { failures: 1_000 },
   });
 });
 

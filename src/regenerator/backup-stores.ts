@@ -1,0 +1,78 @@
+/**
+ * Backup stores: read-only copies of the thumbnail tree (a restored old backup), consulted after
+ * the primary store misses and before any fetch. A hit is served as `mirror` and written back
+ * to the primary store (repair on read), so the next request is a plain `stored` hit.
+ */
+import { readImageHeader } from '../imaging/render-variants.js';
+import type { ResolvedVariant } from '../options.js';
+import { FORMAT_CONTENT_TYPES, type Thumbnail } from '../types.js';
+import type { RegeneratorContext } from './context.js';
+import { writeThumbnails } from './regenerate-record.js';
+
+export interface RestoreOptions {
+  /** Accept entries a backup holds as degraded (false when the caller wants them replaced). */
+  acceptDegraded: boolean;
+}
+
+/**
+ * The wanted variants found in the backups (first backup that holds a readable entry wins),
+ * already written back to the primary store. Rejects only when `signal` aborts.
+ */
+export async function restoreFromBackups(
+  ctx: RegeneratorContext,
+  key: string,
+  wanted: readonly ResolvedVariant[],
+  signal: AbortSignal,
+  options: RestoreOptions,
+): Promise<Map<string, Thumbnail>> {
+  const found = new Map<string, Thumbnail>();
+  if (ctx.options.backup.length === 0) return found;
+  const entries = await Promise.all(wanted.map((variant) => readBackups(ctx, key, variant, signal, options)));
+  const degraded = new Map<string, Thumbnail>();
+  for (const thumb of entries) {
+    if (!thumb) continue;
+    found.set(thumb.variant, thumb);
+    if (thumb.degraded) degraded.set(thumb.variant, thumb);
+  }
+  // Keep each entry's degraded flag: a stand-in in the backup stays a stand-in in the primary.
+  const real = new Map([...found].filter(([, thumb]) => !thumb.degraded));
+  if (real.size > 0) await writeThumbnails(ctx, key, real, false);
+  if (degraded.size > 0) await writeThumbnails(ctx, key, degraded, true);
+  ctx.counters.backupHits += found.size;
+  return found;
+}
+
+async function readBackups(
+  ctx: RegeneratorContext,
+  key: string,
+  variant: ResolvedVariant,
+  signal: AbortSignal,
+  options: RestoreOptions,
+): Promise<Thumbnail | undefined> {
+  const { backup, format, maxPixels } = ctx.options;
+  for (const store of backup) {
+    signal.throwIfAborted();
+    try {
+      const stored = await store.get({ key, variant: variant.name, format }, { signal });
+      if (!stored || (stored.degraded && !options.acceptDegraded)) continue;
+      // A backup is old and may be damaged: only a readable image is served.
+      const header = await readImageHeader(stored.body, { maxPixels });
+      return {
+        body: stored.body,
+        contentType: FORMAT_CONTENT_TYPES[format],
+        width: header.width,
+        height: header.height,
+        outcome: 'mirror',
+        degraded: stored.degraded,
+        key,
+        variant: variant.name,
+      };
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      // An unreadable backup is a miss; the next backup, then the origin, may have it.
+      ctx.counters.storeErrors += 1;
+      ctx.emit('storeError', { key, variant: variant.name, operation: 'get', error });
+    }
+  }
+  return undefined;
+}
