@@ -46,6 +46,14 @@ export interface RegeneratorOptions {
    */
   renderConcurrency?: number;
   /**
+   * Source pixels (width × height, from the header) in sharp at once, across all renders. Work
+   * waits for pixels as well as for a slot, so a few huge sources cannot exhaust memory; a
+   * source larger than the budget still renders, alone.
+   * @default 100_000_000 — as many as `maxPixels`: the largest accepted source renders alone,
+   * and four 24-megapixel photos fit together (at most ~400 MB of decoded RGBA).
+   */
+  renderPixelBudget?: number;
+  /**
    * Largest source body, in bytes, enforced while streaming and at once from `Content-Length`.
    * @default 26_214_400 (25 MiB) — above any camera JPEG, below what lets one record hog memory.
    */
@@ -142,6 +150,7 @@ export interface ResolvedOptions {
   readonly concurrency: number;
   readonly perHost: ResolvedPerHost;
   readonly renderConcurrency: number;
+  readonly renderPixelBudget: number;
   readonly maxBytes: number;
   readonly maxPixels: number;
   readonly maxRedirects: number;
@@ -163,6 +172,7 @@ export const DEFAULTS = Object.freeze({
   format: 'webp' as OutputFormat,
   concurrency: 20,
   perHostConcurrency: 6,
+  renderPixelBudget: 100_000_000,
   maxBytes: 25 * 1024 * 1024,
   maxPixels: 100_000_000,
   maxRedirects: 5,
@@ -218,6 +228,7 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     concurrency: integer('concurrency', options.concurrency ?? DEFAULTS.concurrency, 1, 1000),
     perHost: resolvePerHost(options.perHost),
     renderConcurrency: integer('renderConcurrency', options.renderConcurrency ?? defaultRenderConcurrency(), 1, 256),
+    renderPixelBudget: integer('renderPixelBudget', options.renderPixelBudget ?? DEFAULTS.renderPixelBudget, 1, 2 ** 40),
     maxBytes: integer('maxBytes', options.maxBytes ?? DEFAULTS.maxBytes, 1, 2 ** 31 - 1),
     maxPixels: integer('maxPixels', options.maxPixels ?? DEFAULTS.maxPixels, 1, 2 ** 40),
     maxRedirects: integer('maxRedirects', options.maxRedirects ?? DEFAULTS.maxRedirects, 0, 20),

@@ -69,7 +69,11 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
         headersTimeoutMs: resolved.headersTimeoutMs,
         bodyTimeoutMs: resolved.timeoutMs,
       }),
-      scheduler: new Scheduler({ concurrency: resolved.concurrency, renderConcurrency: resolved.renderConcurrency }),
+      scheduler: new Scheduler({
+        concurrency: resolved.concurrency,
+        renderConcurrency: resolved.renderConcurrency,
+        renderPixelBudget: resolved.renderPixelBudget,
+      }),
       placeholders: new PlaceholderRenderer({ format: resolved.format, quality: resolved.quality, defaultColor: resolved.placeholderColor }),
       cache: new MemoryCache(resolved.memoryCacheBytes),
       counters: { fetches: 0, decodes: 0, bytesDownloaded: 0, bytesWritten: 0, storeErrors: 0 },

@@ -14,6 +14,8 @@ export interface SchedulerOptions {
   concurrency: number;
   /** Images in sharp at once. */
   renderConcurrency: number;
+  /** Source pixels in sharp at once. @default Infinity */
+  renderPixelBudget?: number;
 }
 
 export class Scheduler {
@@ -22,7 +24,7 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.downloads = new DownloadScheduler({ concurrency: options.concurrency });
-    this.renders = new RenderScheduler({ concurrency: options.renderConcurrency });
+    this.renders = new RenderScheduler({ concurrency: options.renderConcurrency, pixelBudget: options.renderPixelBudget ?? Number.POSITIVE_INFINITY });
   }
 
   /** Run a download for `host` within the download caps. */
