@@ -4,7 +4,7 @@
  * whatever the input's length: records are pulled only when a slot frees, and the report keeps
  * counts plus at most `maxReportedFallbacks` fallen-back records (all of them reach `onRecord`).
  */
-import { ConfigError, ErrorCodes, type ErrorCode } from '../errors.js';
+import { ConfigError, ErrorCodes } from '../errors.js';
 import { linkSignals } from '../linked-signal.js';
 import type { ResolvedVariant } from '../options.js';
 import { Priority } from '../scheduling/scheduler.js';

@@ -234,7 +234,11 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
   /** Abort in-flight work, wait for it to settle, release sockets and caches. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#closing.abort(new ClosedError());
+      const closed = new ClosedError();
+      this.#closing.abort(closed);
+      // Also work nobody waits for any more (a deadline's background completion).
+      this.#records.abortAll(closed);
+      this.#derivations.abortAll(closed);
       this.#ctx.scheduler.clear();
       await Promise.all([this.#records.settled(), this.#derivations.settled()]);
       await this.#ctx.agent.close();

@@ -32,14 +32,16 @@ export class SharedWork<V> {
   run(key: string, work: Work<V>, signal?: AbortSignal): Promise<V> {
     signal?.throwIfAborted();
     let entry = this.#entries.get(key);
-    if (!entry) {
+    // Work whose every waiter left is being cancelled: a newcomer starts afresh rather than
+    // inheriting someone else's abort.
+    if (!entry || entry.controller.signal.aborted) {
       const controller = sharedAbortController();
       const started: Entry<V> = { controller, waiters: 0, promise: Promise.resolve() as Promise<V> };
       started.promise = (async () => {
         try {
           return await work(controller.signal);
         } finally {
-          this.#entries.delete(key);
+          if (this.#entries.get(key) === started) this.#entries.delete(key);
         }
       })();
       this.#entries.set(key, started);

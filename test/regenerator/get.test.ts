@@ -1,38 +1,17 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
-import { createRegenerator, FileStore, MemoryStore, type RegeneratorOptions } from '../../src/index.js';
+import { FileStore, MemoryStore } from '../../src/index.js';
 import type { OutcomeEvent } from '../../src/regenerator/events.js';
-import type { Regenerator } from '../../src/regenerator/regenerator.js';
-import { startTestOrigin, type OriginRoute, type TestOrigin } from '../../src/testing/test-origin.js';
 import { decode, makeImage } from '../helpers/images.js';
-import { tempRoot, until } from './support.js';
+import { until, useHarness } from './support.js';
 
 const VARIANTS = { small: { width: 64, height: 64, fit: 'cover' }, large: { width: 240 } } as const;
 let jpeg: Buffer;
-const open: Array<{ close(): Promise<void> }> = [];
-const cleanups: Array<() => Promise<void>> = [];
+const { origin, regenerator, tempRoot } = useHarness(VARIANTS);
 
 beforeAll(async () => {
   jpeg = await makeImage('jpeg', 480, 320, { noise: true });
 });
-
-afterEach(async () => {
-  // Regenerators first (they hold sockets to the origins), then the origins, then temp dirs.
-  for (const item of open.splice(0).reverse()) await item.close();
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-async function origin(routes: Record<string, OriginRoute>): Promise<TestOrigin> {
-  const server = await startTestOrigin({ routes });
-  open.push(server);
-  return server;
-}
-
-function regenerator(server: TestOrigin, options: Partial<RegeneratorOptions> = {}): Regenerator {
-  const regen = createRegenerator({ store: new MemoryStore(), variants: VARIANTS, allowHosts: [server.host], ...options });
-  open.push(regen);
-  return regen;
-}
 
 describe('get()', () => {
   it('ten concurrent gets of one uncached record cause one origin request and one decode for both variants', async () => {
@@ -57,8 +36,7 @@ describe('get()', () => {
 
   it('answers from memory, then from the store after a restart, without fetching again', async () => {
     const server = await origin({ '/a.jpg': { kind: 'image', body: jpeg, contentType: 'image/jpeg' } });
-    const { root, cleanup } = await tempRoot('get-tiers');
-    cleanups.push(cleanup);
+    const root = await tempRoot('get-tiers');
     const record = { url: server.urlFor('/a.jpg') };
     const first = regenerator(server, { store: new FileStore(root) });
     expect((await first.get(record, 'small')).outcome).toBe('regenerated');
@@ -179,6 +157,19 @@ describe('get()', () => {
     const real = await regen.get(record, 'small', { deadlineMs: 100 });
     expect(real).toMatchObject({ outcome: 'memory', degraded: false });
     expect(server.hits()).toBe(1);
+  });
+
+  it('close() cancels a background completion instead of waiting for it', async () => {
+    const server = await origin({ '/stall.jpg': { kind: 'stall' } });
+    const regen = regenerator(server, { headersTimeoutMs: 60_000, timeoutMs: 60_000 });
+    const standIn = await regen.get({ url: server.urlFor('/stall.jpg') }, 'small', { deadlineMs: 20 });
+    expect(standIn.reason).toBe(ErrorCodes.DEADLINE);
+    expect(regen.stats().regenerating).toBe(1);
+    const started = performance.now();
+    await regen.close();
+    // Loose bound: the origin would stall for a minute.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(regen.stats().regenerating).toBe(0);
   });
 
   it('under a deadline, prefers a stand-in derived from a surviving variant, without storing it', async () => {

@@ -1,36 +1,17 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
-import { createRegenerator, FileStore, MemoryStore, RebuildTally, type RecordResult, type RegeneratorOptions, type ThumbRecord } from '../../src/index.js';
-import type { Regenerator } from '../../src/regenerator/regenerator.js';
-import { startTestOrigin, type OriginRoute, type TestOrigin } from '../../src/testing/test-origin.js';
+import { FileStore, MemoryStore, RebuildTally, type RecordResult, type ThumbRecord } from '../../src/index.js';
+import type { OriginRoute, TestOrigin } from '../../src/testing/test-origin.js';
 import { decode, makeImage } from '../helpers/images.js';
-import { tempRoot } from './support.js';
+import { useHarness } from './support.js';
 
 const VARIANTS = { small: { width: 48, height: 48, fit: 'cover' }, large: { width: 160 } } as const;
 let jpeg: Buffer;
-const open: Array<{ close(): Promise<void> }> = [];
-const cleanups: Array<() => Promise<void>> = [];
+const { origin, regenerator, tempRoot } = useHarness(VARIANTS);
 
 beforeAll(async () => {
   jpeg = await makeImage('jpeg', 320, 240, { noise: true });
 });
-
-afterEach(async () => {
-  for (const item of open.splice(0).reverse()) await item.close();
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-async function origin(routes: Record<string, OriginRoute>): Promise<TestOrigin> {
-  const server = await startTestOrigin({ routes });
-  open.push(server);
-  return server;
-}
-
-function regenerator(server: TestOrigin, options: Partial<RegeneratorOptions> = {}): Regenerator {
-  const regen = createRegenerator({ store: new MemoryStore(), variants: VARIANTS, allowHosts: [server.host], ...options });
-  open.push(regen);
-  return regen;
-}
 
 /** 30 records: every third one's source is gone. */
 async function manifestOrigin(): Promise<{ server: TestOrigin; records: ThumbRecord[] }> {
@@ -47,8 +28,7 @@ async function manifestOrigin(): Promise<{ server: TestOrigin; records: ThumbRec
 describe('rebuild()', () => {
   it('rebuilds a manifest, reports fallbacks with reasons, and stores only real thumbnails', async () => {
     const { server, records } = await manifestOrigin();
-    const { root, cleanup } = await tempRoot('rebuild');
-    cleanups.push(cleanup);
+    const root = await tempRoot('rebuild');
     const store = new FileStore(root);
     const regen = regenerator(server, { store, concurrency: 4 });
     const seen: RecordResult[] = [];
