@@ -19,7 +19,7 @@ export async function checkStored(
   const state: StoredState = { missing: [], degraded: [] };
   const infos = await Promise.all(
     variants.map((variant) =>
-      store.head({ key, variant, format }, signal ? { signal } : {}).catch((error: unknown) => {
+      store.head({ key, variant, format }, signal ? { signal } : {}).catch(() => {
         if (signal?.aborted) throw signal.reason;
         return undefined;
       }),
