@@ -8,7 +8,7 @@
  *
  *   npm run bench                       # everything (a few minutes on 2 cores)
  *   npm run bench -- --skip-1m          # without the million-record passes (fast)
- *   BENCH_RECORDS=300 BENCH_ROUNDS=3 BENCH_BIG=1000000 npm run bench   # the defaults
+ *   BENCH_RECORDS=300 BENCH_ROUNDS=2 BENCH_BIG=1000000 npm run bench   # the defaults
  *   npm run bench -- --skip-experiments # without the thread-pool / allocator / sharp settings
  */
 import { execFile } from 'node:child_process';
@@ -27,14 +27,14 @@ const SCENARIO = fileURLToPath(new URL('./scenario.js', import.meta.url));
 const flags = new Set(process.argv.slice(2));
 const SOURCES = 16;
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 300);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const BIG = Number(process.env.BENCH_BIG ?? 1_000_000);
 const STORE = Math.min(BIG, 100_000);
 const SAMPLE = 50;
 const WIDTH = 1600;
 const HEIGHT = 1200;
-// rethumb's own default (min(cores, UV_THREADPOOL_SIZE - 1)), passed to both explicitly.
-const RENDER_CONCURRENCY = Math.max(1, Math.min(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE ?? 4) - 1));
+// rethumb's own default (min(cores + 1, UV_THREADPOOL_SIZE - 1)), passed to both explicitly.
+const RENDER_CONCURRENCY = Math.max(1, Math.min(availableParallelism() + 1, Number(process.env.UV_THREADPOOL_SIZE ?? 4) - 1));
 
 /** @type {Record<string, unknown>} */
 const figures = {
@@ -130,7 +130,8 @@ try {
         ['UV_THREADPOOL_SIZE=8', { UV_THREADPOOL_SIZE: '8' }, {}],
         ['MALLOC_ARENA_MAX=2', { MALLOC_ARENA_MAX: '2' }, {}],
         ['sharp.concurrency(1)', {}, { sharpConcurrency: 1 }],
-        [`renderConcurrency=${RENDER_CONCURRENCY + 1}`, {}, { render: RENDER_CONCURRENCY + 1 }],
+        // The former default, one image per core.
+        [`renderConcurrency=${availableParallelism()}`, {}, { render: availableParallelism() }],
       ];
       for (const [name, env, extra] of settings) {
         log(`experiment ${name}`);

@@ -21,7 +21,7 @@ const FETCH = `Fetch options:
   --concurrency N           Sources downloading at once (default 20)
   --per-host N              Downloads from one host at once (default 6)
   --allow-host HOST[:PORT]  Exempt a host from the address policy, repeatable
-  --render-concurrency N    Images in sharp at once (default min(cores, UV_THREADPOOL_SIZE-1))
+  --render-concurrency N    Images in sharp at once (default min(cores+1, UV_THREADPOOL_SIZE-1))
   --pixel-budget N          Source pixels in sharp at once (default 100000000)`;
 
 const DISPLAY = `Display:
