@@ -70,12 +70,15 @@ export async function scanManifest(options: ScanOptions): Promise<ScanReport> {
   let variantsDegraded = 0;
   let malformedLines = 0;
 
-  const scanOne = async (entry: ManifestEntry): Promise<void> => {
+  // Checks run `concurrency` at once, but each result waits for the one before it (`prior`), so
+  // `onRecord` sees records in manifest order: a `--list` is stable from run to run.
+  const scanOne = async (entry: ManifestEntry, prior: Promise<void>): Promise<void> => {
     let key: string;
     try {
       key = keyForRecord(entry.record);
     } catch {
       counts.invalid += 1;
+      await prior;
       await options.onRecord?.({ entry, key: entry.record.key ?? '', status: 'invalid', missing: variants, degraded: [] });
       return;
     }
@@ -84,6 +87,7 @@ export async function scanManifest(options: ScanOptions): Promise<ScanReport> {
     counts[status] += 1;
     variantsMissing += state.missing.length;
     variantsDegraded += state.degraded.length;
+    await prior;
     await options.onRecord?.({ entry, key, status, missing: state.missing, degraded: state.degraded });
   };
 
@@ -97,8 +101,12 @@ export async function scanManifest(options: ScanOptions): Promise<ScanReport> {
       options.onProblem?.(problem);
     },
   });
+  let emitted: Promise<void> = Promise.resolve();
   for await (const entry of manifest) {
-    const task: Promise<void> = scanOne(entry).then(
+    const emitting = scanOne(entry, emitted);
+    // A failure is reported once, by its own task; the next record only waits for its turn.
+    emitted = emitting.catch(() => undefined);
+    const task: Promise<void> = emitting.then(
       () => void running.delete(task),
       (error: unknown) => {
         running.delete(task);

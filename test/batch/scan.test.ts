@@ -2,6 +2,8 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { scanManifest, type ScanRecordResult } from '../../src/batch/scan.js';
 import { FileStore } from '../../src/storage/file-store.js';
+import { MemoryStore } from '../../src/storage/memory-store.js';
+import type { Store } from '../../src/storage/store.js';
 import { tempRoot } from '../regenerator/support.js';
 
 let root: string;
@@ -45,5 +47,31 @@ describe('scanManifest', () => {
     expect(byKey['stand-in']).toMatchObject({ status: 'degraded', missing: [], degraded: ['small'] });
     expect(byKey['../escape']).toMatchObject({ status: 'invalid' });
     expect(report.recordsPerSecond).toBeGreaterThan(0);
+  });
+
+  it('reports records in manifest order even when later checks finish first', async () => {
+    const inner = new MemoryStore();
+    // Earlier keys answer later: k0 after 60 ms, k1 after 45 ms … k4 at once.
+    const store: Store = {
+      get: (address, options) => inner.get(address, options),
+      put: (address, thumbnail, options) => inner.put(address, thumbnail, options),
+      delete: (address, options) => inner.delete(address, options),
+      list: (prefix, options) => inner.list(prefix, options),
+      head: async (address, options) => {
+        await new Promise((resolve) => setTimeout(resolve, (4 - Number(address.key.slice(1))) * 15));
+        return inner.head(address, options);
+      },
+    };
+    const keys = ['k0', 'k1', 'k2', 'k3', 'k4'];
+    const seen: string[] = [];
+    const report = await scanManifest({
+      manifest: Readable.from([Buffer.from(keys.map((key) => JSON.stringify({ key, url: 'http://203.0.113.1/x.jpg' })).join('\n'))]),
+      store,
+      variants: ['small'],
+      concurrency: 5,
+      onRecord: (r) => void seen.push(r.key),
+    });
+    expect(report.counts.missing).toBe(5);
+    expect(seen).toEqual(keys);
   });
 });
