@@ -53,6 +53,8 @@ export const ErrorCodes = {
   DEADLINE: 'RETHUMB_DEADLINE',
   /** The work was aborted by a signal. */
   ABORTED: 'RETHUMB_ABORTED',
+  /** A batch journal cannot be used: it belongs to another manifest or job, or it is unreadable. */
+  JOURNAL: 'RETHUMB_JOURNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -290,6 +292,15 @@ export class RecentlyFailedError extends RethumbError {
 export class AbortedError extends RethumbError {
   constructor(cause?: unknown) {
     super(ErrorCodes.ABORTED, 'The operation was aborted', { cause });
+  }
+}
+
+export class JournalError extends RethumbError {
+  /** The journal file. */
+  readonly path: string;
+  constructor(path: string, why: string, cause?: unknown) {
+    super(ErrorCodes.JOURNAL, `Cannot resume from ${path}: ${why}`, { cause });
+    this.path = path;
   }
 }
 

@@ -79,11 +79,21 @@ export interface RegeneratorOptions {
   backup?: readonly Store[];
   /**
    * Images decoded and encoded by sharp at once. Downloads and rendering are separate stages.
-   * @default min(cores, UV_THREADPOOL_SIZE − 1), at least 1 — sharp, `fs` and `dns.lookup`
-   * share libuv's thread pool (4 threads unless `UV_THREADPOOL_SIZE` says otherwise), so one
-   * thread is left for the file system and DNS lest a full pool stall downloads.
+   * @default min(cores + 1, UV_THREADPOOL_SIZE − 1), at least 1 — one image more than cores,
+   * because a render spends part of its time between sharp calls (callbacks, thread-pool hops)
+   * and a core would idle meanwhile (+7 % images/s on 2 cores, `npm run bench`); and sharp, `fs`
+   * and `dns.lookup` share libuv's thread pool (4 threads unless `UV_THREADPOOL_SIZE` says
+   * otherwise), so one thread is left for the file system and DNS lest a full pool stall downloads.
    */
   renderConcurrency?: number;
+  /**
+   * Source pixels (width × height, from the header) in sharp at once, across all renders. Work
+   * waits for pixels as well as for a slot, so a few huge sources cannot exhaust memory; a
+   * source larger than the budget still renders, alone.
+   * @default 100_000_000 — as many as `maxPixels`: the largest accepted source renders alone,
+   * and four 24-megapixel photos fit together (at most ~400 MB of decoded RGBA).
+   */
+  renderPixelBudget?: number;
   /**
    * Largest source body, in bytes, enforced while streaming and at once from `Content-Length`.
    * @default 26_214_400 (25 MiB) — above any camera JPEG, below what lets one record hog memory.
@@ -219,6 +229,7 @@ export interface ResolvedOptions {
   readonly negativeCache: ResolvedNegativeCache;
   readonly backup: readonly Store[];
   readonly renderConcurrency: number;
+  readonly renderPixelBudget: number;
   readonly maxBytes: number;
   readonly maxPixels: number;
   readonly maxRedirects: number;
@@ -244,6 +255,7 @@ export const DEFAULTS = Object.freeze({
   retry: Object.freeze({ retries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 }),
   circuitBreaker: Object.freeze({ failures: 5, coolDownMs: 30_000 }),
   negativeCache: Object.freeze({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000 }),
+  renderPixelBudget: 100_000_000,
   maxBytes: 25 * 1024 * 1024,
   maxPixels: 100_000_000,
   maxRedirects: 5,
@@ -278,7 +290,7 @@ const HEX_COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 export function defaultRenderConcurrency(): number {
   const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
   const threads = Number.isInteger(pool) && pool > 0 ? pool : 4;
-  return Math.max(1, Math.min(availableParallelism(), threads - 1));
+  return Math.max(1, Math.min(availableParallelism() + 1, threads - 1));
 }
 
 /** Merge, validate and freeze options. Throws `ConfigError` naming the first bad option. */
@@ -303,6 +315,7 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     negativeCache: resolveNegativeCache(options.negativeCache),
     backup: resolveBackup(options.backup),
     renderConcurrency: integer('renderConcurrency', options.renderConcurrency ?? defaultRenderConcurrency(), 1, 256),
+    renderPixelBudget: integer('renderPixelBudget', options.renderPixelBudget ?? DEFAULTS.renderPixelBudget, 1, 2 ** 40),
     maxBytes: integer('maxBytes', options.maxBytes ?? DEFAULTS.maxBytes, 1, 2 ** 31 - 1),
     maxPixels: integer('maxPixels', options.maxPixels ?? DEFAULTS.maxPixels, 1, 2 ** 40),
     maxRedirects: integer('maxRedirects', options.maxRedirects ?? DEFAULTS.maxRedirects, 0, 20),

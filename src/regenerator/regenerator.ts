@@ -89,6 +89,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
           hostLimit: (event) => this.#ctx.emit('hostLimit', event),
           hostPause: (event) => this.#ctx.emit('hostPause', event),
         },
+        renderPixelBudget: resolved.renderPixelBudget,
       }),
       placeholders: new PlaceholderRenderer({ format: resolved.format, quality: resolved.quality, defaultColor: resolved.placeholderColor }),
       cache: new MemoryCache(resolved.memoryCacheBytes),

@@ -12,6 +12,8 @@ export type { DownloadObserver, HostStats } from './download-scheduler.js';
 export interface SchedulerOptions extends DownloadSchedulerOptions {
   /** Images in sharp at once. */
   renderConcurrency: number;
+  /** Source pixels in sharp at once. @default Infinity */
+  renderPixelBudget?: number;
 }
 
 export class Scheduler {
@@ -20,7 +22,7 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.downloads = new DownloadScheduler(options);
-    this.renders = new RenderScheduler({ concurrency: options.renderConcurrency });
+    this.renders = new RenderScheduler({ concurrency: options.renderConcurrency, pixelBudget: options.renderPixelBudget ?? Number.POSITIVE_INFINITY });
   }
 
   /** Run a download for `host` within the download caps (global, per host, slow start, breaker, pauses). */

@@ -1,0 +1,173 @@
+/**
+ * One benchmark scenario, run in a child process of `run.js` so that its peak RSS is its own.
+ * Prints one JSON line: `{ scenario, items, ms, perSecond, peakRssMb, … }`.
+ *
+ *   node bench/scenario.js <name> '<json config>'
+ *
+ * Scenarios: `baseline` (bare sharp on in-memory buffers), `baseline-per-variant` (one sharp
+ * pipeline per variant, the idiomatic form), `rethumb` (the CLI's `rebuild`, in-process),
+ * `naive` (fetch + sharp + writeFile, `concurrency` at once, no stages), `cli` (any CLI
+ * command in-process: scan, estimate, rebuild over a huge manifest).
+ */
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { runCli } from '../dist/cli/run-cli.js';
+
+/**
+ * @typedef {object} Config
+ * @property {string} [corpusDir] directory of source JPEGs (baseline)
+ * @property {number} [records] records to process (baseline: sources are cycled)
+ * @property {number} [renderConcurrency] images in sharp at once (baseline)
+ * @property {number} [concurrency] downloads at once (naive)
+ * @property {string} [manifest] JSON Lines manifest (naive)
+ * @property {string} [out] store directory (naive)
+ * @property {string[]} [args] CLI arguments (rethumb, cli)
+ * @property {number} [sharpConcurrency] call sharp.concurrency(n) first
+ */
+
+const SMALL = { width: 150, height: 150, fit: /** @type {const} */ ('cover') };
+const LARGE = { width: 800 };
+
+const [name = '', json = '{}'] = process.argv.slice(2);
+/** @type {Config} */
+const config = JSON.parse(json);
+if (config.sharpConcurrency !== undefined) sharp.concurrency(config.sharpConcurrency);
+
+/** @type {Record<string, (config: Config) => Promise<{ items: number, ms: number, extra?: Record<string, unknown> }>>} */
+const scenarios = { baseline, 'baseline-per-variant': baselinePerVariant, rethumb, naive, cli };
+const run = scenarios[name];
+if (!run) throw new Error(`Unknown scenario ${name}`);
+const result = await run(config);
+const usage = process.resourceUsage();
+const peakRssMb = Math.round(usage.maxRSS / 1024);
+// CPU time of the whole process (all threads: sharp's, libuv's, V8's), start-up included. Unlike
+// wall time it hardly moves when other processes share the machine, so it shows overhead.
+const cpuMs = Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000);
+process.stdout.write(
+  `${JSON.stringify({ scenario: name, items: result.items, ms: Math.round(result.ms), perSecond: round((result.items / result.ms) * 1000), peakRssMb, cpuMs, ...result.extra })}\n`,
+);
+
+/**
+ * Bare sharp, the same imaging work rethumb does: decode once (shrink-on-load to what the
+ * largest variant needs), then resize and encode each variant from those pixels.
+ * @param {Config} config
+ */
+async function baseline(config) {
+  const sources = await loadCorpus(config);
+  return pool(config.records ?? 0, config.renderConcurrency ?? 2, async (i) => {
+    const body = /** @type {Buffer} */ (sources[i % sources.length]);
+    const meta = await sharp(body).metadata();
+    const w = meta.width ?? 1;
+    const h = meta.height ?? 1;
+    const scale = Math.min(1, Math.max(LARGE.width / w, SMALL.width / w, SMALL.height / h));
+    const { data, info } = await sharp(body, { failOn: 'warning', autoOrient: true })
+      .resize({ width: Math.ceil(w * scale), height: Math.ceil(h * scale), fit: 'fill' })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    const raw = { raw: { width: info.width, height: info.height, channels: /** @type {3} */ (info.channels) } };
+    await sharp(data, raw).resize(SMALL).webp({ quality: 80 }).toBuffer();
+    await sharp(data, raw).resize(LARGE).webp({ quality: 80 }).toBuffer();
+  });
+}
+
+/**
+ * Bare sharp as most code writes it: one pipeline per variant, each decoding the source.
+ * @param {Config} config
+ */
+async function baselinePerVariant(config) {
+  const sources = await loadCorpus(config);
+  return pool(config.records ?? 0, config.renderConcurrency ?? 2, async (i) => {
+    const body = /** @type {Buffer} */ (sources[i % sources.length]);
+    await Promise.all([sharp(body).rotate().resize(SMALL).webp({ quality: 80 }).toBuffer(), sharp(body).rotate().resize(LARGE).webp({ quality: 80 }).toBuffer()]);
+  });
+}
+
+/**
+ * `rethumb rebuild …` in this process; throughput from its own report (process start excluded,
+ * as the baseline's is).
+ * @param {Config} config
+ */
+async function rethumb(config) {
+  const summary = await cliJson(config.args ?? []);
+  const regenerated = /** @type {number} */ (summary.counts.regenerated) + /** @type {number} */ (summary.counts.mirror);
+  return { items: regenerated, ms: summary.durationMs, extra: { total: summary.total, counts: summary.counts } };
+}
+
+/**
+ * The naive loop: `concurrency` records at once, each fetched with `fetch`, resized per variant
+ * by sharp and written with `writeFile` — no stages, no limits, no atomic writes.
+ * @param {Config} config
+ */
+async function naive(config) {
+  const text = await readFile(config.manifest ?? '', 'utf8');
+  /** @type {Array<{ key: string, url: string }>} */
+  const records = text.trim().split('\n').map((line) => JSON.parse(line));
+  const out = config.out ?? '';
+  return pool(records.length, config.concurrency ?? 20, async (i) => {
+    const record = /** @type {{ key: string, url: string }} */ (records[i]);
+    const response = await fetch(record.url);
+    const body = Buffer.from(await response.arrayBuffer());
+    const dir = join(out, record.key);
+    await mkdir(dir, { recursive: true });
+    const [small, large] = await Promise.all([sharp(body).rotate().resize(SMALL).webp({ quality: 80 }).toBuffer(), sharp(body).rotate().resize(LARGE).webp({ quality: 80 }).toBuffer()]);
+    await Promise.all([writeFile(join(dir, 'small.webp'), small), writeFile(join(dir, 'large.webp'), large)]);
+  });
+}
+
+/**
+ * Any CLI command in-process, timed from outside; its JSON summary is passed through.
+ * @param {Config} config
+ */
+async function cli(config) {
+  const started = performance.now();
+  const summary = await cliJson(config.args ?? []);
+  const ms = performance.now() - started;
+  return { items: typeof summary.total === 'number' ? summary.total : 0, ms, extra: { summary } };
+}
+
+/**
+ * @param {string[]} args
+ * @returns {Promise<Record<string, any>>}
+ */
+async function cliJson(args) {
+  let stdout = '';
+  let stderr = '';
+  const never = new AbortController().signal;
+  const code = await runCli(args, {
+    stdout: /** @type {NodeJS.WritableStream} */ (/** @type {unknown} */ ({ write: (/** @type {string} */ s) => ((stdout += s), true) })),
+    stderr: /** @type {NodeJS.WritableStream} */ (/** @type {unknown} */ ({ write: (/** @type {string} */ s) => ((stderr += s), true) })),
+    isTTY: false,
+  }, { stop: never, abort: never, received: undefined });
+  if (code !== 0) throw new Error(`rethumb ${args.join(' ')} exited ${code}: ${stderr}`);
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+}
+
+/** @param {Config} config */
+async function loadCorpus(config) {
+  const dir = config.corpusDir ?? '';
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.jpg')).sort();
+  return Promise.all(names.map((n) => readFile(join(dir, n))));
+}
+
+/**
+ * Run `task(0 … count-1)`, `concurrency` at once; resolve with the count and the time taken.
+ * @param {number} count
+ * @param {number} concurrency
+ * @param {(i: number) => Promise<void>} task
+ */
+async function pool(count, concurrency, task) {
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return { items: count, ms: performance.now() - started };
+}
+
+/** @param {number} n */
+function round(n) {
+  return Math.round(n * 10) / 10;
+}

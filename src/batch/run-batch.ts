@@ -1,0 +1,287 @@
+/**
+ * A batch job: stream a manifest through `rebuild()` with a resume journal, failures remembered
+ * across runs, one `RebuildTally` for the whole job (seeded from the journal on resume) and a
+ * fallback report at the end. The `rethumb rebuild` command is this plus argument parsing and a
+ * progress display; a batch script can call it directly.
+ *
+ * Memory stays flat whatever the manifest's length: the manifest streams, `rebuild()` keeps a
+ * bounded window of records in flight, finished indices are bits, only failures are remembered,
+ * and fallen-back records live in the journal on disk, not in memory.
+ */
+import { join, resolve } from 'node:path';
+import { ErrorCodes } from '../errors.js';
+import { classifyFailure, type FailureClass } from '../failure-class.js';
+import type { RegeneratorOptions } from '../options.js';
+import { createRegenerator } from '../regenerator/regenerator.js';
+import { RebuildTally } from '../regenerator/rebuild-tally.js';
+import type { RebuildProgress, RecordOutcome, RecordResult } from '../regenerator/rebuild-types.js';
+import { FileStore } from '../storage/file-store.js';
+import { keyForRecord } from '../storage/store-key.js';
+import type { ThumbRecord } from '../types.js';
+import { checkStored } from './check-stored.js';
+import { FailureLedger, nextCheckAt, type RememberedFailure } from './failure-ledger.js';
+import { writeFallbackReport } from './fallback-report.js';
+import { Journal, type JobIdentity, type JournalEntry } from './journal.js';
+import { fingerprintManifest } from './manifest-fingerprint.js';
+import type { ManifestEntry, ManifestFormat, ManifestProblem } from './manifest-types.js';
+import { readManifest } from './read-manifest.js';
+import { IndexBitmap } from './index-bitmap.js';
+
+export interface BatchOptions {
+  /** A manifest file path, or `-` for stdin (which cannot be resumed). */
+  manifest: string;
+  /** @default detected (see `readManifest`) */
+  manifestFormat?: ManifestFormat;
+  /** The regenerator to build: store, variants, format, limits. Closed when the job ends. */
+  regenerator: RegeneratorOptions;
+  /**
+   * Directory of the job's journal (`journal.jsonl`) and failure memory (`failures.jsonl`).
+   * @default `<FileStore root>/.rethumb` — inside the store, where no key can reach (keys never
+   * start with `.`); required for other stores.
+   */
+  stateDir?: string;
+  /** Continue the job in `stateDir` instead of starting anew. @default false */
+  resume?: boolean;
+  /** @default true */
+  onlyMissing?: boolean;
+  /** @default false */
+  retryDegraded?: boolean;
+  /** Try records whose failure is remembered, whatever the backoff says. @default false */
+  retryFailed?: boolean;
+  /** Where to write the fallback report. @default `<stateDir>/fallbacks.jsonl` */
+  fallbackReport?: string;
+  /** Stop taking new records; records in flight finish (see `signal` to abandon them). */
+  stop?: AbortSignal;
+  /** Abandon records in flight too (they are redone by `resume`). */
+  signal?: AbortSignal;
+  /** Journal batch size, lines. @default 256 */
+  journalBatchLines?: number;
+  /** Journal flush interval, ms. @default 1000 */
+  journalIntervalMs?: number;
+  /** The clock for failure memory, epoch ms. @default Date.now */
+  now?: () => number;
+  onProgress?: (progress: BatchProgress) => void;
+  onRecord?: (result: RecordResult, entry: ManifestEntry) => void;
+  onProblem?: (problem: ManifestProblem) => void;
+}
+
+export interface BatchProgress extends RebuildProgress {
+  /** Records finished by earlier runs of a resumed job (included in `done`). */
+  resumed: number;
+}
+
+export interface BatchReport {
+  manifest: string;
+  /** Records finished, over every run of the job. */
+  total: number;
+  counts: Readonly<Record<RecordOutcome, number>>;
+  /** Records that fell back (derived + placeholder): the lines of `fallbackReport`. */
+  fallbacks: number;
+  bytesDownloaded: number;
+  bytesWritten: number;
+  /** Active time over every run of the job, ms. */
+  durationMs: number;
+  /** Records finished per second of active time. */
+  recordsPerSecond: number;
+  /** Records finished by earlier runs (resume). */
+  resumed: number;
+  /** Records not fetched because their remembered failure is still on backoff. */
+  onHold: number;
+  /** Malformed manifest lines skipped. */
+  malformedLines: number;
+  /** The first malformed lines, with reasons. */
+  malformed: ManifestProblem[];
+  /** True when stopped or aborted before the manifest was exhausted. */
+  interrupted: boolean;
+  journal: string;
+  failureMemory: string;
+  fallbackReport: string;
+}
+
+const MAX_MALFORMED_LISTED = 100;
+
+export async function runBatch(options: BatchOptions): Promise<BatchReport> {
+  const store = options.regenerator.store;
+  const stateDir = options.stateDir ?? (store instanceof FileStore ? join(store.root, '.rethumb') : undefined);
+  if (stateDir === undefined) throw new TypeError('Expected `stateDir` for a store other than a FileStore');
+  const journalPath = join(stateDir, 'journal.jsonl');
+  const fallbackPath = resolve(options.fallbackReport ?? join(stateDir, 'fallbacks.jsonl'));
+  const onlyMissing = options.onlyMissing ?? true;
+  const retryDegraded = options.retryDegraded ?? false;
+  const now = options.now ?? Date.now;
+
+  const regen = createRegenerator(options.regenerator);
+  const format = options.regenerator.format ?? 'webp';
+  const job: JobIdentity = {
+    manifest: options.manifest === '-' ? undefined : await fingerprintManifest(options.manifest),
+    output: { variants: options.regenerator.variants, format, quality: options.regenerator.quality ?? null },
+  };
+  // Fallbacks live in the journal, not here: the tally keeps counts only.
+  const tally = new RebuildTally({ maxReportedFallbacks: 0 });
+  let done = new IndexBitmap();
+  let resumed = 0;
+  let journal: Journal;
+  const journalOptions = {
+    batchLines: options.journalBatchLines ?? 256,
+    intervalMs: options.journalIntervalMs ?? 1000,
+    trailer: () => Journal.elapsedMarker(activeMs()),
+  };
+  let priorMs = 0;
+  const started = performance.now();
+  const activeMs = (): number => priorMs + performance.now() - started;
+  try {
+    if (options.resume) {
+      const opened = await Journal.resume(journalPath, job, (entry) => {
+        tally.add(resultOfEntry(entry));
+        resumed += 1;
+      }, journalOptions);
+      journal = opened.journal;
+      done = opened.state.done;
+      priorMs = opened.state.elapsedMs;
+    } else {
+      journal = await Journal.create(journalPath, job, journalOptions);
+    }
+  } catch (error) {
+    await regen.close();
+    throw error;
+  }
+  const ledger = await FailureLedger.open(join(stateDir, 'failures.jsonl'), { now });
+  const variantNames = regen.variants;
+
+  const malformed: ManifestProblem[] = [];
+  let malformedLines = 0;
+  let onHold = 0;
+  let exhausted = false;
+  const inFlight = new Map<ThumbRecord, ManifestEntry>();
+  const stop = options.stop;
+  const hard = options.signal;
+
+  const progress = (): BatchProgress => ({ ...tally.progress(), elapsedMs: activeMs(), resumed });
+  const finish = (entry: ManifestEntry, result: RecordResult, failureClass: FailureClass | undefined): void => {
+    tally.add(result);
+    journal.add(entry.index, entry.line, result, failureClass, now());
+    options.onRecord?.(result, entry);
+    options.onProgress?.(progress());
+  };
+
+  const onRecord = (result: RecordResult): void => {
+    const entry = inFlight.get(result.record);
+    if (!entry) return;
+    inFlight.delete(result.record);
+    const failureClass = failureClassOf(result);
+    if (failureClass !== undefined && result.key !== '') {
+      const first = result.failures?.[0];
+      ledger.fail(result.key, failureClass, result.reason ?? first?.code ?? ErrorCodes.DECODE_FAILED, first?.status);
+    } else if (result.outcome === 'regenerated' || result.outcome === 'mirror') {
+      ledger.succeed(result.key);
+    }
+    finish(entry, result, failureClass);
+  };
+
+  async function* records(): AsyncGenerator<ThumbRecord> {
+    const manifest = readManifest(options.manifest, {
+      ...(options.manifestFormat ? { format: options.manifestFormat } : {}),
+      onProblem: (problem) => {
+        malformedLines += 1;
+        if (malformed.length < MAX_MALFORMED_LISTED) malformed.push(problem);
+        options.onProblem?.(problem);
+      },
+    });
+    for await (const entry of manifest) {
+      if (stop?.aborted || hard?.aborted) return;
+      if (done.has(entry.index)) continue;
+      const held = options.retryFailed ? undefined : heldFailure(ledger, entry.record);
+      if (held) {
+        const result = await heldResult(entry.record, held);
+        if (result.outcome !== 'stored') onHold += 1;
+        finish(entry, result, result.outcome === 'stored' ? undefined : held.c);
+        continue;
+      }
+      inFlight.set(entry.record, entry);
+      yield entry.record;
+    }
+    exhausted = true;
+  }
+
+  /** A record on hold is not fetched: it is what the store holds of it. */
+  async function heldResult(record: ThumbRecord, held: RememberedFailure): Promise<RecordResult> {
+    const base = { record, key: held.k, written: 0, bytesDownloaded: 0, bytesWritten: 0 };
+    const state = await checkStored(store, held.k, variantNames, format, hard);
+    const wanted = state.missing.length + (retryDegraded ? state.degraded.length : 0);
+    if (onlyMissing && wanted === 0) return { ...base, outcome: 'stored' };
+    const message =
+      `failed ${held.n} time(s) (${held.c}), last at ${new Date(held.at).toISOString()}; ` +
+      `re-checked after ${new Date(nextCheckAt(held)).toISOString()} (--retry-failed forces it)`;
+    return {
+      ...base,
+      outcome: state.missing.length < variantNames.length ? 'derived' : 'placeholder',
+      reason: ErrorCodes.RECENTLY_FAILED,
+      failures: [{ source: record.url, code: held.code, ...(held.s === undefined ? {} : { status: held.s }), message }],
+    };
+  }
+
+  let failure: unknown;
+  try {
+    await regen.rebuild(records(), { onlyMissing, retryDegraded, onRecord, maxReportedFallbacks: 0, ...(hard ? { signal: hard } : {}) });
+  } catch (error) {
+    failure = error;
+  } finally {
+    await regen.close();
+    await Promise.allSettled([journal.close(), ledger.save()]).then((results) => {
+      for (const r of results) if (r.status === 'rejected') failure ??= r.reason;
+    });
+  }
+  if (failure !== undefined) throw failure;
+  const fallbacks = await writeFallbackReport(journalPath, fallbackPath);
+  const final = progress();
+  return {
+    manifest: options.manifest,
+    total: final.done,
+    counts: final.counts,
+    fallbacks,
+    bytesDownloaded: final.bytesDownloaded,
+    bytesWritten: final.bytesWritten,
+    durationMs: final.elapsedMs,
+    recordsPerSecond: final.elapsedMs > 0 ? (final.done / final.elapsedMs) * 1000 : 0,
+    resumed,
+    onHold,
+    malformedLines,
+    malformed,
+    // Abandoned records (a hard abort) are redone by a resumed run.
+    interrupted: !exhausted || inFlight.size > 0,
+    journal: journalPath,
+    failureMemory: join(stateDir, 'failures.jsonl'),
+    fallbackReport: fallbackPath,
+  };
+}
+
+/** The class of a fallen-back record's failure: transient if any source may recover soon. */
+export function failureClassOf(result: RecordResult): FailureClass | undefined {
+  if (result.outcome !== 'derived' && result.outcome !== 'placeholder') return undefined;
+  const failures = result.failures ?? [];
+  if (failures.length === 0) return result.reason === undefined ? 'permanent' : classifyFailure({ code: result.reason });
+  return failures.some((f) => classifyFailure(f) === 'transient') ? 'transient' : 'permanent';
+}
+
+function heldFailure(ledger: FailureLedger, record: ThumbRecord): RememberedFailure | undefined {
+  if (ledger.size === 0) return undefined;
+  let key: string;
+  try {
+    key = keyForRecord(record);
+  } catch {
+    return undefined;
+  }
+  return ledger.onHold(key);
+}
+
+/** A journal entry as the result the tally counts (what it needs: outcome and bytes). */
+function resultOfEntry(entry: JournalEntry): RecordResult {
+  return {
+    record: entry.rec ?? { url: '' },
+    key: entry.k ?? '',
+    outcome: entry.o,
+    written: 0,
+    bytesDownloaded: entry.d,
+    bytesWritten: entry.w,
+  };
+}
