@@ -53,6 +53,8 @@ export const ErrorCodes = {
   DEADLINE: 'RETHUMB_DEADLINE',
   /** The work was aborted by a signal. */
   ABORTED: 'RETHUMB_ABORTED',
+  /** The user's database knows no record for a key (e.g. `rethumb/http`'s `resolve()` answered `undefined`). */
+  UNKNOWN_KEY: 'RETHUMB_UNKNOWN_KEY',
   /** A batch journal cannot be used: it belongs to another manifest or job, or it is unreadable. */
   JOURNAL: 'RETHUMB_JOURNAL',
 } as const;

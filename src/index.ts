@@ -22,6 +22,7 @@ export { MemoryStore } from './storage/memory-store.js';
 export { keyForUrl, assertValidKey } from './storage/store-key.js';
 export * from './errors.js';
 export type { ThumbRecord, VariantSpec, Fit, OutputFormat, SourceFormat, Outcome, Thumbnail, SourceFailure } from './types.js';
+export type { PlaceholderHints } from './imaging/placeholder.js';
 export { FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS } from './types.js';
 export type { RegeneratorOptions, PerHostOptions, RetryOptions, CircuitBreakerOptions, NegativeCacheOptions } from './options.js';
 export { DEFAULTS, DEFAULT_QUALITY } from './options.js';

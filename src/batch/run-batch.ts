@@ -222,7 +222,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
 
   let failure: unknown;
   try {
-    await regen.rebuild(records(), { onlyMissing, retryDegraded, onRecord, maxReportedFallbacks: 0, ...(hard ? { signal: hard } : {}) });
+    await regen.rebuild(records(), { onlyMissing, retryDegraded, retryFailed: options.retryFailed === true, onRecord, maxReportedFallbacks: 0, ...(hard ? { signal: hard } : {}) });
   } catch (error) {
     failure = error;
   } finally {

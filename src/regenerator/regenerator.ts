@@ -285,6 +285,19 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     return this.#closed;
   }
 
+  /**
+   * A placeholder of `variant`'s box, as `get()` would serve it when every source fails: shaped
+   * by `hints.width`/`height`, tinted by `hints.color`, cached in memory, never stored, no event.
+   * For answers that have no record at all, such as an unknown key in an HTTP handler.
+   * Rejects only for an unknown variant or a closed regenerator.
+   */
+  async placeholder(variant: string, hints: PlaceholderHints & { key?: string; reason?: ErrorCode } = {}): Promise<Thumbnail> {
+    if (this.#closed) throw new ClosedError();
+    const spec = this.#variant(variant);
+    const { key = '', reason = ErrorCodes.UNKNOWN_KEY, ...shape } = hints;
+    return this.#placeholder(key, spec, shape, reason, []);
+  }
+
   #variant(name: string): ResolvedVariant {
     const spec = typeof name === 'string' ? this.#ctx.options.variants.get(name) : undefined;
     if (!spec) throw new UnknownVariantError(name, this.variants);

@@ -107,6 +107,7 @@ describe('createThumbnailHandler()', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toBe('image/webp');
     expect(unknown.headers.get('x-thumbnail-outcome')).toBe('placeholder');
+    expect(unknown.headers.get('x-thumbnail-reason')).toBe(ErrorCodes.UNKNOWN_KEY);
     expect(unknown.headers.get('cache-control')).toBe(SHORT);
     expect((await makeDecoded(await body(unknown)))).toEqual({ width: 64, height: 64 });
 
@@ -114,6 +115,7 @@ describe('createThumbnailHandler()', () => {
       const response = await fetch(`${base}${bad}`);
       expect(response.status, bad).toBe(400);
       expect(response.headers.get('x-thumbnail-outcome')).toBe('placeholder');
+      expect(response.headers.get('x-thumbnail-reason')).toBe(ErrorCodes.INVALID_KEY);
       expect((await makeDecoded(await body(response)))).toEqual({ width: 64, height: 64 });
     }
     for (const path of ['/huge/a', '/small', '/', '/small/%zz']) {

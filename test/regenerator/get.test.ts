@@ -215,3 +215,25 @@ describe('get()', () => {
     expect(warnings.some((w) => w.includes('observer bug'))).toBe(true);
   });
 });
+
+describe('placeholder()', () => {
+  it('renders the variant box from hints, with the given reason, stores nothing and fetches nothing', async () => {
+    const server = await origin({});
+    const store = new MemoryStore();
+    const regen = regenerator(server, { store });
+    const events: OutcomeEvent[] = [];
+    regen.on('outcome', (event: OutcomeEvent) => events.push(event));
+
+    const unknown = await regen.placeholder('large', { key: 'users/404', width: 400, height: 100, color: '#336699' });
+    expect(unknown).toMatchObject({ outcome: 'placeholder', degraded: true, key: 'users/404', variant: 'large', reason: ErrorCodes.UNKNOWN_KEY });
+    expect(await decode(unknown.body)).toEqual({ width: 240, height: 60, format: 'webp' });
+    const bad = await regen.placeholder('small', { reason: ErrorCodes.INVALID_KEY });
+    expect(bad.reason).toBe(ErrorCodes.INVALID_KEY);
+    expect(await decode(bad.body)).toEqual({ width: 64, height: 64, format: 'webp' });
+
+    await expect(regen.placeholder('huge')).rejects.toMatchObject({ code: ErrorCodes.UNKNOWN_VARIANT });
+    expect(await store.get({ key: 'users/404', variant: 'large', format: 'webp' })).toBeUndefined();
+    expect(events).toEqual([]);
+    expect(server.hits()).toBe(0);
+  });
+});

@@ -6,13 +6,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isValidKey } from '../../storage/store-key.js';
 import type { Regenerator } from '../../regenerator/regenerator.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, ErrorCodes, type ErrorCode } from '../../errors.js';
 import type { ThumbRecord, Thumbnail } from '../../types.js';
 import { etagOf, ifNoneMatch } from './etag.js';
 import { parseThumbnailPath, type ThumbnailPath } from './parse-thumbnail-path.js';
 
 /** The regenerator methods the handler uses (a structural type, so a wrapper or a fake fits). */
-export type HandlerRegenerator = Pick<Regenerator, 'get' | 'variants'>;
+export type HandlerRegenerator = Pick<Regenerator, 'get' | 'placeholder' | 'variants'>;
 
 export interface ThumbnailHandlerOptions {
   regenerator: HandlerRegenerator;
@@ -81,9 +81,9 @@ export function createThumbnailHandler(options: ThumbnailHandlerOptions): Thumbn
   const onError =
     options.onError ?? ((error: unknown) => process.emitWarning(`rethumb/http: ${error instanceof Error ? error.stack ?? error.message : String(error)}`));
   const variants = new Set(regen.variants);
-  // An unknown key still gets an image of the variant's box: get() answers an invalid record
-  // with a placeholder at once, without touching the store or the network.
-  const placeholderFor = (variant: string, signal: AbortSignal): Promise<Thumbnail> => regen.get({ url: '' }, variant, { signal });
+  // An answer without a record still gets an image of the variant's box, without touching the
+  // store or the network; its reason says why there was no record.
+  const placeholderFor = (variant: string, key: string, reason: ErrorCode): Promise<Thumbnail> => regen.placeholder(variant, { key, reason });
 
   return async function thumbnailHandler(request, response, next) {
     const method = request.method ?? 'GET';
@@ -108,7 +108,7 @@ export function createThumbnailHandler(options: ThumbnailHandlerOptions): Thumbn
     try {
       const { variant, key } = named;
       if (!isValidKey(key)) {
-        return send(request, response, 400, await placeholderFor(variant, controller.signal), standInCache);
+        return send(request, response, 400, await placeholderFor(variant, '', ErrorCodes.INVALID_KEY), standInCache);
       }
       let record: ThumbRecord | undefined;
       try {
@@ -116,11 +116,11 @@ export function createThumbnailHandler(options: ThumbnailHandlerOptions): Thumbn
       } catch (error) {
         if (controller.signal.aborted) return;
         onError(error, request);
-        return send(request, response, 500, await placeholderFor(variant, controller.signal), 'no-store');
+        return send(request, response, 500, await placeholderFor(variant, key, ErrorCodes.UNKNOWN_KEY), 'no-store');
       }
       if (controller.signal.aborted) return;
       if (record === undefined || record === null) {
-        return send(request, response, 404, await placeholderFor(variant, controller.signal), standInCache);
+        return send(request, response, 404, await placeholderFor(variant, key, ErrorCodes.UNKNOWN_KEY), standInCache);
       }
       // The URL names the key: serve that key whatever the record says, so one URL is one entry.
       const thumb = await regen.get({ ...record, key }, variant, { deadlineMs, signal: controller.signal });
