@@ -198,7 +198,7 @@ describe('createThumbnailHandler()', () => {
     expect(errors).toHaveLength(1);
   });
 
-  it('a client that goes away aborts its wait; the server keeps serving', async () => {
+  it('a client that goes away aborts its wait and the download nobody else waits for; the server keeps serving', async () => {
     const server = await origin({ '/stall.jpg': { kind: 'stall' }, '/a.jpg': { kind: 'image', body: jpeg, contentType: 'image/jpeg' } });
     const regen = regenerator(server);
     let resolved = 0;
@@ -212,8 +212,11 @@ describe('createThumbnailHandler()', () => {
     const controller = new AbortController();
     const pending = fetch(`${base}/small/stall`, { signal: controller.signal }).catch((error: unknown) => error);
     expect(await until(() => server.hits('/stall.jpg') === 1)).toBe(true);
+    expect(server.inFlight).toBe(1);
     controller.abort();
     expect(await pending).toBeInstanceOf(Error);
+    // The abandoned get() was its regeneration's only waiter: the stalled download is dropped.
+    expect(await until(() => server.inFlight === 0)).toBe(true);
     const after = await fetch(`${base}/small/a`);
     expect(after.status).toBe(200);
     await after.arrayBuffer();
