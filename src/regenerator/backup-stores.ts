@@ -3,10 +3,10 @@
  * the primary store misses and before any fetch. A hit is served as `mirror` and written back
  * to the primary store (repair on read), so the next request is a plain `stored` hit.
  */
-import { readImageHeader } from '../imaging/render-variants.js';
 import type { ResolvedVariant } from '../options.js';
-import { FORMAT_CONTENT_TYPES, type Thumbnail } from '../types.js';
+import type { Thumbnail } from '../types.js';
 import type { RegeneratorContext } from './context.js';
+import { readStoredThumbnail } from './read-stored.js';
 import { writeThumbnails } from './regenerate-record.js';
 
 export interface RestoreOptions {
@@ -49,30 +49,11 @@ async function readBackups(
   signal: AbortSignal,
   options: RestoreOptions,
 ): Promise<Thumbnail | undefined> {
-  const { backup, format, maxPixels } = ctx.options;
-  for (const store of backup) {
+  // First backup with a readable entry wins; an unreadable one is a miss and the next is tried.
+  for (const store of ctx.options.backup) {
     signal.throwIfAborted();
-    try {
-      const stored = await store.get({ key, variant: variant.name, format }, { signal });
-      if (!stored || (stored.degraded && !options.acceptDegraded)) continue;
-      // A backup is old and may be damaged: only a readable image is served.
-      const header = await readImageHeader(stored.body, { maxPixels });
-      return {
-        body: stored.body,
-        contentType: FORMAT_CONTENT_TYPES[format],
-        width: header.width,
-        height: header.height,
-        outcome: 'mirror',
-        degraded: stored.degraded,
-        key,
-        variant: variant.name,
-      };
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      // An unreadable backup is a miss; the next backup, then the origin, may have it.
-      ctx.counters.storeErrors += 1;
-      ctx.emit('storeError', { key, variant: variant.name, operation: 'get', error });
-    }
+    const thumb = await readStoredThumbnail(ctx, store, key, variant, 'mirror', signal);
+    if (thumb && (!thumb.degraded || options.acceptDegraded)) return thumb;
   }
   return undefined;
 }

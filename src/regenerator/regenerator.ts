@@ -11,12 +11,11 @@ import { createGuardedAgent } from '../fetching/guarded-agent.js';
 import { AddressPolicy } from '../fetching/address-policy.js';
 import { restrictDecoders } from '../imaging/decoder-policy.js';
 import { PlaceholderRenderer, type PlaceholderHints } from '../imaging/placeholder.js';
-import { readImageHeader } from '../imaging/render-variants.js';
 import { linkSignals, sharedAbortController } from '../linked-signal.js';
 import { resolveOptions, type RegeneratorOptions, type ResolvedVariant } from '../options.js';
 import { Priority, Scheduler, type HostStats } from '../scheduling/scheduler.js';
 import { Urgency } from '../scheduling/urgency.js';
-import { FORMAT_CONTENT_TYPES, type Outcome, type SourceFailure, type ThumbRecord, type Thumbnail } from '../types.js';
+import type { Outcome, SourceFailure, ThumbRecord, Thumbnail } from '../types.js';
 import { restoreFromBackups } from './backup-stores.js';
 import type { Counters, RegeneratorContext } from './context.js';
 import { deriveVariants, type DeriveFailure } from './derive-variants.js';
@@ -24,6 +23,7 @@ import type { Emit, RegeneratorEvents } from './events.js';
 import { MemoryCache } from './memory-cache.js';
 import { NegativeCache } from './negative-cache.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
+import { readStoredThumbnail } from './read-stored.js';
 import { rebuildFlags, rebuildRecord, runRebuild, type RebuildEngine, type RebuildOptions, type RebuildReport, type RecordResult } from './rebuild.js';
 import { regenerateRecord, type RegenerateOptions, type Regeneration } from './regenerate-record.js';
 import { SharedWork } from './shared-work.js';
@@ -335,30 +335,9 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     return this.#derivations.run(id, (shared) => deriveVariants(this.#ctx, key, wanted, why, priority, shared, persist), signal);
   }
 
-  /** The stored entry as a thumbnail, or undefined when absent, unreadable or corrupt. */
-  async #readStored(key: string, variant: ResolvedVariant, signal: AbortSignal): Promise<Thumbnail | undefined> {
-    const { store, format, maxPixels } = this.#ctx.options;
-    try {
-      const stored = await store.get({ key, variant: variant.name, format }, { signal });
-      if (!stored) return undefined;
-      const header = await readImageHeader(stored.body, { maxPixels });
-      return {
-        body: stored.body,
-        contentType: FORMAT_CONTENT_TYPES[format],
-        width: header.width,
-        height: header.height,
-        outcome: 'stored',
-        degraded: stored.degraded,
-        key,
-        variant: variant.name,
-      };
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      // A store that cannot be read is a miss: the record is regenerated and the write retried.
-      this.#ctx.counters.storeErrors += 1;
-      this.#ctx.emit('storeError', { key, variant: variant.name, operation: 'get', error });
-      return undefined;
-    }
+  /** The stored entry as a thumbnail, or undefined when absent, unreadable or corrupt (a miss: the record is regenerated and the write retried). */
+  #readStored(key: string, variant: ResolvedVariant, signal: AbortSignal): Promise<Thumbnail | undefined> {
+    return readStoredThumbnail(this.#ctx, this.#ctx.options.store, key, variant, 'stored', signal);
   }
 
   async #placeholder(
