@@ -65,21 +65,11 @@ export class FileStore implements Store {
     const { signal } = options;
     const entry = this.#paths(address);
     try {
-      throwIfAborted(signal);
-      // The marker is checked before and after the read: a put in between flips it, and
-      // "degraded" is the safe answer when in doubt (a later run replaces the entry).
-      const markedBefore = await this.#exists(entry.marker);
-      throwIfAborted(signal);
-      let body: Buffer;
-      try {
-        body = await readFile(entry.file, { signal });
-      } catch (error) {
-        if (ABSENT.has(errorCode(error))) return undefined;
-        throw error;
-      }
-      throwIfAborted(signal);
-      const degraded = markedBefore || (await this.#exists(entry.marker));
-      return { body, degraded };
+      const read = await this.#betweenMarkerChecks(entry.marker, signal, async () => {
+        const body = await absentAsUndefined(readFile(entry.file, { signal }));
+        return body === undefined ? undefined : { body };
+      });
+      return read && { body: read.value.body, degraded: read.degraded };
     } catch (error) {
       throw failure(error, 'read', entry.file, signal);
     }
@@ -89,24 +79,29 @@ export class FileStore implements Store {
     const { signal } = options;
     const entry = this.#paths(address);
     try {
-      throwIfAborted(signal);
-      const markedBefore = await this.#exists(entry.marker);
-      throwIfAborted(signal);
-      let size: number;
-      try {
-        const stats = await stat(entry.file);
-        if (!stats.isFile()) return undefined;
-        size = stats.size;
-      } catch (error) {
-        if (ABSENT.has(errorCode(error))) return undefined;
-        throw error;
-      }
-      throwIfAborted(signal);
-      const degraded = markedBefore || (await this.#exists(entry.marker));
-      return { degraded, size };
+      const read = await this.#betweenMarkerChecks(entry.marker, signal, async () => {
+        const stats = await absentAsUndefined(stat(entry.file));
+        return stats?.isFile() ? { size: stats.size } : undefined;
+      });
+      return read && { size: read.value.size, degraded: read.degraded };
     } catch (error) {
       throw failure(error, 'stat', entry.file, signal);
     }
+  }
+
+  /**
+   * Runs `read` between two checks of the degraded marker: a put in between flips it, and
+   * "degraded" is the safe answer when in doubt (a later run replaces the entry).
+   */
+  async #betweenMarkerChecks<T>(marker: string, signal: AbortSignal | undefined, read: () => Promise<T | undefined>): Promise<{ value: T; degraded: boolean } | undefined> {
+    throwIfAborted(signal);
+    const markedBefore = await this.#exists(marker);
+    throwIfAborted(signal);
+    const value = await read();
+    if (value === undefined) return undefined;
+    throwIfAborted(signal);
+    const degraded = markedBefore || (await this.#exists(marker));
+    return { value, degraded };
   }
 
   async put(address: StoreEntryAddress, thumbnail: StoredThumbnail, options: StoreOperationOptions = {}): Promise<void> {
@@ -309,6 +304,16 @@ function failure(error: unknown, action: string, file: string, signal: AbortSign
   if (signal?.aborted) return new AbortedError(signal.reason);
   const detail = errorCode(error) || (error instanceof Error ? error.message : String(error));
   return new StoreError(`Could not ${action} ${file}: ${detail}`, error);
+}
+
+/** `operation`'s result, or undefined when the file (or a directory on its path) is absent. */
+async function absentAsUndefined<T>(operation: Promise<T>): Promise<T | undefined> {
+  try {
+    return await operation;
+  } catch (error) {
+    if (ABSENT.has(errorCode(error))) return undefined;
+    throw error;
+  }
 }
 
 async function unlinkIfPresent(file: string): Promise<void> {
