@@ -57,13 +57,7 @@ describe('politeness: get() during a rebuild', () => {
   });
 
   it('a get() of an uncached record is served before queued batch work', async () => {
-    const traffic = newTraffic();
-    // Each batch download takes 250 ms: ample margin for the get() to be queued while batch-0 is in flight.
-    const server = await batchOrigin(traffic, 250);
-    const regen = regenerator(server, SERIAL);
-    const records = Array.from({ length: 6 }, (_, i) => ({ key: `b${i}`, url: server.urlFor(`/batch-${i}.jpg`) }));
-    const rebuild = regen.rebuild(records);
-    expect(await until(() => traffic.arrivals.length === 1 && regen.stats().downloadsQueued === 2, 3_000)).toBe(true);
+    const { traffic, server, regen, rebuild } = await startSerialRebuild();
 
     const thumb = await regen.get({ key: 'urgent', url: server.urlFor('/urgent.jpg') }, 'small');
 
@@ -74,14 +68,7 @@ describe('politeness: get() during a rebuild', () => {
   });
 
   it('a get() joining a record the rebuild already queued raises its download ahead of batch work', async () => {
-    const traffic = newTraffic();
-    // Each batch download takes 250 ms: ample margin for the get() to be queued while batch-0 is in flight.
-    const server = await batchOrigin(traffic, 250);
-    const regen = regenerator(server, SERIAL);
-    const records = Array.from({ length: 6 }, (_, i) => ({ key: `b${i}`, url: server.urlFor(`/batch-${i}.jpg`) }));
-    const rebuild = regen.rebuild(records);
-    // batch-0 downloading, batch-1 and batch-2 queued in the scheduler.
-    expect(await until(() => traffic.arrivals.length === 1 && regen.stats().downloadsQueued === 2, 3_000)).toBe(true);
+    const { traffic, server, regen, records, rebuild } = await startSerialRebuild();
 
     const thumb = await regen.get(records[2]!, 'small');
 
@@ -116,3 +103,18 @@ describe('politeness: deadline', () => {
     expect(server.hits('/slow.jpg')).toBe(1);
   });
 });
+
+/**
+ * A rebuild of six records, one download at a time (each takes 250 ms: ample margin for a get()
+ * to be queued while batch-0 is in flight); resolves once batch-0 is downloading and batch-1
+ * and batch-2 are queued in the scheduler.
+ */
+async function startSerialRebuild() {
+  const traffic = newTraffic();
+  const server = await batchOrigin(traffic, 250);
+  const regen = regenerator(server, SERIAL);
+  const records = Array.from({ length: 6 }, (_, i) => ({ key: `b${i}`, url: server.urlFor(`/batch-${i}.jpg`) }));
+  const rebuild = regen.rebuild(records);
+  expect(await until(() => traffic.arrivals.length === 1 && regen.stats().downloadsQueued === 2, 3_000)).toBe(true);
+  return { traffic, server, regen, records, rebuild };
+}
