@@ -125,8 +125,10 @@ try {
       // baseline under the same setting. CPU ms per image does not depend on the machine's load.
       /** @type {Record<string, unknown>} */
       const experiments = {};
-      /** @type {Array<[string, Record<string, string>, { sharpConcurrency?: number, render?: number }]>} */
+      /** @type {Array<[string, Record<string, string>, { sharpConcurrency?: number, render?: number, heapTuning?: boolean }]>} */
       const settings = [
+        // What the bin's V8 heap tuning (src/cli/tune-heap.ts) is worth: rethumb without it.
+        ['V8 default heap growing', {}, { heapTuning: false }],
         ['UV_THREADPOOL_SIZE=8', { UV_THREADPOOL_SIZE: '8' }, {}],
         ['MALLOC_ARENA_MAX=2', { MALLOC_ARENA_MAX: '2' }, {}],
         ['sharp.concurrency(1)', {}, { sharpConcurrency: 1 }],
@@ -138,7 +140,8 @@ try {
         const render = extra.render ?? RENDER_CONCURRENCY;
         const sharpConcurrency = extra.sharpConcurrency === undefined ? {} : { sharpConcurrency: extra.sharpConcurrency };
         const d = await scenario('rethumb', { args: rebuildArgs() });
-        const y = await scenario('rethumb', { args: rebuildArgs(render), ...sharpConcurrency }, env);
+        const heapTuning = extra.heapTuning === undefined ? {} : { heapTuning: extra.heapTuning };
+        const y = await scenario('rethumb', { args: rebuildArgs(render), ...sharpConcurrency, ...heapTuning }, env);
         const x = await scenario('baseline', { ...base, renderConcurrency: render, ...sharpConcurrency }, env);
         experiments[name] = {
           rebuild_images_per_s: y.perSecond,

@@ -5,7 +5,7 @@
  *   node bench/scenario.js <name> '<json config>'
  *
  * Scenarios: `baseline` (bare sharp on in-memory buffers), `baseline-per-variant` (one sharp
- * pipeline per variant, the idiomatic form), `rethumb` (the CLI's `rebuild`, in-process),
+ * pipeline per variant, the idiomatic form), `rethumb` (the CLI's `rebuild`, in-process, started as the bin starts),
  * `naive` (fetch + sharp + writeFile, `concurrency` at once, no stages), `cli` (any CLI
  * command in-process: scan, estimate, rebuild over a huge manifest).
  */
@@ -13,6 +13,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { runCli } from '../dist/cli/run-cli.js';
+import { tuneHeapForBatch } from '../dist/cli/tune-heap.js';
 
 /**
  * @typedef {object} Config
@@ -24,6 +25,7 @@ import { runCli } from '../dist/cli/run-cli.js';
  * @property {string} [out] store directory (naive)
  * @property {string[]} [args] CLI arguments (rethumb, cli)
  * @property {number} [sharpConcurrency] call sharp.concurrency(n) first
+ * @property {boolean} [heapTuning] rethumb, cli: tune V8's heap as the `rethumb` bin does (default true)
  */
 
 const SMALL = { width: 150, height: 150, fit: /** @type {const} */ ('cover') };
@@ -33,6 +35,8 @@ const [name = '', json = '{}'] = process.argv.slice(2);
 /** @type {Config} */
 const config = JSON.parse(json);
 if (config.sharpConcurrency !== undefined) sharp.concurrency(config.sharpConcurrency);
+// The CLI scenarios stand in for the `rethumb` bin, so they start as it does (src/cli/main.ts).
+if ((name === 'rethumb' || name === 'cli') && config.heapTuning !== false) tuneHeapForBatch();
 
 /** @type {Record<string, (config: Config) => Promise<{ items: number, ms: number, extra?: Record<string, unknown> }>>} */
 const scenarios = { baseline, 'baseline-per-variant': baselinePerVariant, rethumb, naive, cli };

@@ -5,6 +5,10 @@
  */
 import type { CliSignals } from './cli-io.js';
 import { runCli } from './run-cli.js';
+import { tuneHeapForBatch } from './tune-heap.js';
+
+// Before any work: fewer needless mark-compacts in a small heap full of image buffers (see tune-heap.ts).
+tuneHeapForBatch();
 
 /**
  * The first SIGINT or SIGTERM stops taking new work and lets records in flight finish for the
