@@ -156,6 +156,9 @@ describe('get()', () => {
     expect(await until(async () => (await store.head({ key: 'slow', variant: 'small', format: 'webp' })) !== undefined)).toBe(true);
     const real = await regen.get(record, 'small', { deadlineMs: 100 });
     expect(real).toMatchObject({ outcome: 'memory', degraded: false });
+    // A fresh process (no memory cache) reads the real thumbnail from the store.
+    const later = regenerator(server, { store });
+    expect(await later.get(record, 'small', { deadlineMs: 100 })).toMatchObject({ outcome: 'stored', degraded: false });
     expect(server.hits()).toBe(1);
   });
 

@@ -1,12 +1,12 @@
 /**
  * The request path stays steady while a rebuild runs: `get()` of a cached record does not wait
  * for batch work, `get()` of an uncached record (or of one a rebuild already queued) goes before
- * queued batch downloads, and a deadline answers with a stand-in while the origin is slow.
+ * queued batch downloads. (A deadline answering with a stand-in while the origin is slow, then
+ * the stored thumbnail: get.test.ts.)
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCodes } from '../../src/errors.js';
 import { MemoryStore } from '../../src/index.js';
-import { decode, makeImage } from '../helpers/images.js';
+import { makeImage } from '../helpers/images.js';
 import { countedImage, newTraffic, numberedRoutes, type Traffic } from './politeness-support.js';
 import { until, useHarness } from './support.js';
 
@@ -78,29 +78,6 @@ describe('politeness: get() during a rebuild', () => {
     expect(report.counts.regenerated).toBe(6);
     // One fetch for the record the get() and the rebuild shared.
     expect(server.hits('/batch-2.jpg')).toBe(1);
-  });
-});
-
-describe('politeness: deadline', () => {
-  it('answers within the deadline with a stand-in while the origin is slow; the real thumbnail is served from the store afterwards', async () => {
-    const server = await origin({ '/slow.jpg': { kind: 'image', body: jpeg, contentType: 'image/jpeg', delayMs: 800 } });
-    const store = new MemoryStore();
-    const regen = regenerator(server, { store });
-    const record = { key: 'slow', url: server.urlFor('/slow.jpg') };
-
-    const started = performance.now();
-    const standIn = await regen.get(record, 'small', { deadlineMs: 50 });
-    // Loose bound: far below the origin's 800 ms.
-    expect(performance.now() - started).toBeLessThan(600);
-    expect(standIn).toMatchObject({ outcome: 'placeholder', reason: ErrorCodes.DEADLINE, degraded: true });
-    expect(await decode(standIn.body)).toEqual({ width: 32, height: 32, format: 'webp' });
-
-    expect(await until(async () => (await store.head({ key: 'slow', variant: 'small', format: 'webp' })) !== undefined, 3_000)).toBe(true);
-    // A fresh process (no memory cache) reads the real thumbnail from the store.
-    const later = regenerator(server, { store });
-    const real = await later.get(record, 'small', { deadlineMs: 50 });
-    expect(real).toMatchObject({ outcome: 'stored', degraded: false });
-    expect(server.hits('/slow.jpg')).toBe(1);
   });
 });
 
