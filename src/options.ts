@@ -79,11 +79,13 @@ export interface RegeneratorOptions {
   backup?: readonly Store[];
   /**
    * Images decoded and encoded by sharp at once. Downloads and rendering are separate stages.
-   * @default min(cores + 1, UV_THREADPOOL_SIZE − 1), at least 1 — one image more than cores,
+   * @default min(`cores` + 1, UV_THREADPOOL_SIZE − 1), at least 1 — one image more than cores,
    * because a render spends part of its time between sharp calls (callbacks, thread-pool hops)
    * and a core would idle meanwhile (+7 % images/s on 2 cores, `npm run bench`); and sharp, `fs`
    * and `dns.lookup` share libuv's thread pool (4 threads unless `UV_THREADPOOL_SIZE` says
    * otherwise), so one thread is left for the file system and DNS lest a full pool stall downloads.
+   * A library cannot resize its host's pool once it has started; the `rethumb` bin sizes it
+   * before it starts (render concurrency + 4), so there the cap never bites.
    */
   renderConcurrency?: number;
   /**
@@ -158,6 +160,13 @@ export interface RegeneratorOptions {
    * @default '#e4e4e7' — a neutral light grey that reads as "image loading" on light and dark UIs.
    */
   placeholderColor?: string;
+  /**
+   * CPU cores this regenerator sizes itself to: the default `renderConcurrency` follows it.
+   * @default availableParallelism() — the cores this process may run on. Set it to a process's
+   * share when several processes split one machine (`rethumb rebuild --processes` gives each
+   * `ceil(cores / processes)`), or to another machine's count to test its configuration here.
+   */
+  cores?: number;
 }
 
 export interface PerHostOptions {
@@ -242,6 +251,7 @@ export interface ResolvedOptions {
   readonly userAgent: string;
   readonly memoryCacheBytes: number;
   readonly placeholderColor: string;
+  readonly cores: number;
 }
 
 export const VERSION = '0.1.0';
@@ -286,11 +296,14 @@ export const FITS: readonly Fit[] = Object.freeze(['cover', 'contain', 'fill', '
 const VARIANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const HEX_COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 
-/** The default number of images sharp works on at once. */
-export function defaultRenderConcurrency(): number {
+/** Largest `renderConcurrency`. */
+export const MAX_RENDER_CONCURRENCY = 256;
+
+/** The default number of images sharp works on at once, for `cores` cores (see `renderConcurrency`). */
+export function defaultRenderConcurrency(cores: number = availableParallelism()): number {
   const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
   const threads = Number.isInteger(pool) && pool > 0 ? pool : 4;
-  return Math.max(1, Math.min(availableParallelism() + 1, threads - 1));
+  return Math.max(1, Math.min(cores + 1, threads - 1, MAX_RENDER_CONCURRENCY));
 }
 
 /** Merge, validate and freeze options. Throws `ConfigError` naming the first bad option. */
@@ -303,6 +316,7 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
   const allowHosts = (options.allowHosts ?? DEFAULTS.allowHosts) as unknown;
   if (!Array.isArray(allowHosts)) throw new ConfigError('allowHosts', 'an array of `host` or `host:port` strings', allowHosts);
   const hosts = allowHosts.map((h, i) => normalizeAllowedHost(h, `allowHosts[${i}]`));
+  const cores = integer('cores', options.cores ?? availableParallelism(), 1, 65_536);
   return Object.freeze({
     store,
     variants,
@@ -314,7 +328,7 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     circuitBreaker: resolveCircuitBreaker(options.circuitBreaker),
     negativeCache: resolveNegativeCache(options.negativeCache),
     backup: resolveBackup(options.backup),
-    renderConcurrency: integer('renderConcurrency', options.renderConcurrency ?? defaultRenderConcurrency(), 1, 256),
+    renderConcurrency: integer('renderConcurrency', options.renderConcurrency ?? defaultRenderConcurrency(cores), 1, MAX_RENDER_CONCURRENCY),
     renderPixelBudget: integer('renderPixelBudget', options.renderPixelBudget ?? DEFAULTS.renderPixelBudget, 1, 2 ** 40),
     maxBytes: integer('maxBytes', options.maxBytes ?? DEFAULTS.maxBytes, 1, 2 ** 31 - 1),
     maxPixels: integer('maxPixels', options.maxPixels ?? DEFAULTS.maxPixels, 1, 2 ** 40),
@@ -328,6 +342,7 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     userAgent: nonEmptyString('userAgent', options.userAgent ?? DEFAULTS.userAgent),
     memoryCacheBytes: integer('memoryCacheBytes', options.memoryCacheBytes ?? DEFAULTS.memoryCacheBytes, 0, 2 ** 40),
     placeholderColor: hexColor('placeholderColor', options.placeholderColor ?? DEFAULTS.placeholderColor),
+    cores,
   });
 }
 
