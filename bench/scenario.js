@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { runCli } from '../dist/cli/run-cli.js';
 import { tuneHeapForBatch } from '../dist/cli/tune-heap.js';
+import { mainThreadCpuMs } from './main-thread-cpu.js';
 
 /**
  * @typedef {object} Config
@@ -94,9 +95,13 @@ async function baselinePerVariant(config) {
  * @param {Config} config
  */
 async function rethumb(config) {
+  const mainBefore = mainThreadCpuMs();
   const summary = await cliJson(config.args ?? []);
+  const mainAfter = mainThreadCpuMs();
   const regenerated = /** @type {number} */ (summary.counts.regenerated) + /** @type {number} */ (summary.counts.mirror);
-  return { items: regenerated, ms: summary.durationMs, extra: { total: summary.total, counts: summary.counts } };
+  // The main thread's CPU over the run (with --processes, the parent's: reading, journaling, dispatching).
+  const mainCpuMs = mainBefore === undefined || mainAfter === undefined ? undefined : Math.round(mainAfter - mainBefore);
+  return { items: regenerated, ms: summary.durationMs, extra: { total: summary.total, counts: summary.counts, mainCpuMs, machine: summary.machine } };
 }
 
 /**

@@ -13,6 +13,7 @@ import { ErrorCodes } from '../errors.js';
 import { classifyFailure, type FailureClass } from '../failure-class.js';
 import type { RegeneratorOptions } from '../options.js';
 import { createRegenerator } from '../regenerator/regenerator.js';
+import type { RebuildFlags } from '../regenerator/rebuild.js';
 import { RebuildTally } from '../regenerator/rebuild-tally.js';
 import type { RebuildProgress, RecordOutcome, RecordResult } from '../regenerator/rebuild-types.js';
 import { FileStore } from '../storage/file-store.js';
@@ -26,6 +27,8 @@ import { fingerprintManifest } from './manifest-fingerprint.js';
 import type { ManifestEntry, ManifestFormat, ManifestProblem } from './manifest-types.js';
 import { readManifest } from './read-manifest.js';
 import { IndexBitmap } from './index-bitmap.js';
+import { ProcessPool } from './process-pool.js';
+import { inProcessRunner, type RecordRunner } from './record-runner.js';
 
 export interface BatchOptions {
   /** A manifest file path, or `-` for stdin (which cannot be resumed). */
@@ -63,6 +66,16 @@ export interface BatchOptions {
   onProgress?: (progress: BatchProgress) => void;
   onRecord?: (result: RecordResult, entry: ManifestEntry) => void;
   onProblem?: (problem: ManifestProblem) => void;
+  /**
+   * Worker processes that rebuild the records (see `ProcessPool`); this process keeps the
+   * manifest, the journal, the failure memory and the report, so a job has one of each however
+   * many processes render. Needs a `FileStore`. `concurrency` and the per-host cap stay the
+   * job's totals, split among the workers.
+   * @default 1 — the records are rebuilt in this process.
+   */
+  processes?: number;
+  /** Node options of each worker process, e.g. V8 flags. @default process.execArgv */
+  workerExecArgv?: readonly string[];
 }
 
 export interface BatchProgress extends RebuildProgress {
@@ -110,7 +123,12 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
   const retryDegraded = options.retryDegraded ?? false;
   const now = options.now ?? Date.now;
 
-  const regen = createRegenerator(options.regenerator);
+  const flags: Required<RebuildFlags> = { onlyMissing, retryDegraded, retryFailed: options.retryFailed === true };
+  const processes = options.processes ?? 1;
+  const runner: RecordRunner =
+    processes > 1
+      ? new ProcessPool({ processes, regenerator: options.regenerator, flags, ...(options.workerExecArgv ? { execArgv: options.workerExecArgv } : {}) })
+      : inProcessRunner(createRegenerator(options.regenerator), flags);
   const format = options.regenerator.format ?? 'webp';
   const job: JobIdentity = {
     manifest: options.manifest === '-' ? undefined : await fingerprintManifest(options.manifest),
@@ -142,11 +160,11 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
       journal = await Journal.create(journalPath, job, journalOptions);
     }
   } catch (error) {
-    await regen.close();
+    await runner.close();
     throw error;
   }
   const ledger = await FailureLedger.open(join(stateDir, 'failures.jsonl'), { now });
-  const variantNames = regen.variants;
+  const variantNames = runner.variants;
 
   const malformed: ManifestProblem[] = [];
   let malformedLines = 0;
@@ -222,11 +240,11 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
 
   let failure: unknown;
   try {
-    await regen.rebuild(records(), { onlyMissing, retryDegraded, retryFailed: options.retryFailed === true, onRecord, maxReportedFallbacks: 0, ...(hard ? { signal: hard } : {}) });
+    await runner.rebuild(records(), { onRecord, ...(hard ? { signal: hard } : {}) });
   } catch (error) {
     failure = error;
   } finally {
-    await regen.close();
+    await runner.close();
     await Promise.allSettled([journal.close(), ledger.save()]).then((results) => {
       for (const r of results) if (r.status === 'rejected') failure ??= r.reason;
     });

@@ -1,9 +1,9 @@
-/** Runs the BUILT command line (`dist/cli/main.js`, built by `npm test`) as a child process. */
+/** Runs the BUILT command line (the `rethumb` bin, `dist/cli/bin.cjs`, built by `npm test`) as a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/cli/bin.cjs', import.meta.url));
 
 export interface CliRun {
   code: number | null;
