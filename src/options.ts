@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { ConfigError } from './errors.js';
+import type { Coordination } from './scheduling/coordination.js';
 import type { Store } from './storage/store.js';
 import type { Fit, OutputFormat, VariantSpec } from './types.js';
 
@@ -161,6 +162,15 @@ export interface RegeneratorOptions {
    */
   placeholderColor?: string;
   /**
+   * Who shares this regenerator's politeness: the per-host cap and its slow start, `Retry-After`
+   * pauses, circuit breakers and the negative cache. Processes downloading for the same job must
+   * share one, so the origin sees one polite client, not one per process: for BullMQ workers,
+   * `createFleetCoordination({ connection })` from `rethumb/bullmq` (over Redis).
+   * `concurrency` stays a per-process cap whatever this says.
+   * @default in-process — this regenerator alone (right for one process).
+   */
+  coordination?: Coordination;
+  /**
    * CPU cores this regenerator sizes itself to: the default `renderConcurrency` follows it.
    * @default availableParallelism() — the cores this process may run on. Set it to a process's
    * share when several processes split one machine (`rethumb rebuild --processes` gives each
@@ -251,6 +261,8 @@ export interface ResolvedOptions {
   readonly userAgent: string;
   readonly memoryCacheBytes: number;
   readonly placeholderColor: string;
+  /** Undefined means in-process (the regenerator supplies it: options cannot import upward). */
+  readonly coordination: Coordination | undefined;
   readonly cores: number;
 }
 
@@ -342,8 +354,18 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     userAgent: nonEmptyString('userAgent', options.userAgent ?? DEFAULTS.userAgent),
     memoryCacheBytes: integer('memoryCacheBytes', options.memoryCacheBytes ?? DEFAULTS.memoryCacheBytes, 0, 2 ** 40),
     placeholderColor: hexColor('placeholderColor', options.placeholderColor ?? DEFAULTS.placeholderColor),
+    coordination: resolveCoordination(options.coordination),
     cores,
   });
+}
+
+function resolveCoordination(input: unknown): Coordination | undefined {
+  if (input === undefined) return undefined;
+  const given = input as Partial<Coordination> | null;
+  if (given === null || typeof given !== 'object' || typeof given.scope !== 'string' || typeof given.hosts !== 'function' || typeof given.failures !== 'function') {
+    throw new ConfigError('coordination', 'a Coordination (`{ scope, hosts(), failures() }`), e.g. `createFleetCoordination({ connection })` from rethumb/bullmq', input);
+  }
+  return given as Coordination;
 }
 
 function resolveVariants(input: unknown): ReadonlyMap<string, ResolvedVariant> {
