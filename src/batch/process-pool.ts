@@ -11,8 +11,11 @@
  * - A worker that dies (SIGKILL, the OOM killer, a crash) loses nothing: the records it held are
  *   handed to another worker first, and a new worker takes its place. Its late answers are
  *   ignored, so no record is counted twice.
- * - Politeness is the job's, not each worker's: `concurrency` and the per-host cap are the
- *   job's totals, split among the workers (a worker gets at least one of each).
+ * - Politeness is the job's, not each worker's: this process holds the job's one host
+ *   coordinator and negative cache (`CoordinationServer`), and every worker's regenerator asks
+ *   it over the channel (`ipc-coordination.ts`) — one per-host cap, one slow-start ramp, one
+ *   `Retry-After` pause, one circuit, one memory of failed URLs. `concurrency` (downloads at
+ *   once across hosts) is the job's total too, split among the workers (at least one each).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +24,8 @@ import type { RebuildFlags } from '../regenerator/rebuild.js';
 import { FileStore } from '../storage/file-store.js';
 import type { ThumbRecord } from '../types.js';
 import type { RecordRunOptions, RecordRunner } from './record-runner.js';
+import { isCoordinationRequest } from './coordination-messages.js';
+import { CoordinationServer, type CoordinationSession } from './coordination-server.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.js';
 
 export interface ProcessPoolOptions {
@@ -54,6 +59,8 @@ interface Worker {
   /** Records it may hold at once. */
   readonly window: number;
   readonly inFlight: Map<number, Pending>;
+  /** Its connection to the job's host coordination. */
+  readonly coordination: CoordinationSession;
   /** False once it exited and its channel closed. */
   live: boolean;
   /** Asked to exit: its exit is expected. */
@@ -76,6 +83,7 @@ export class ProcessPool implements RecordRunner {
   readonly #windows: number[];
   readonly #maxRestarts: number;
   readonly #workers: Worker[] = [];
+  readonly #coordination: CoordinationServer;
   /** Records of dead workers, handed out before the next manifest record. */
   readonly #retry: Pending[] = [];
   #onRecord: RecordRunOptions['onRecord'] = () => {};
@@ -96,21 +104,13 @@ export class ProcessPool implements RecordRunner {
     this.#options = options;
     this.variants = [...resolved.variants.keys()];
     this.#maxRestarts = options.maxRestarts ?? processes * 2 + 2;
-    const { store: _store, backup: _backup, ...rest } = regenerator;
+    this.#coordination = new CoordinationServer(resolved);
+    const { store: _store, backup: _backup, coordination: _coordination, ...rest } = regenerator;
     this.#configs = [];
     this.#windows = [];
     for (let slot = 0; slot < processes; slot += 1) {
       const concurrency = shareOf(resolved.concurrency, processes, slot);
-      const perHost = shareOf(resolved.perHost.concurrency, processes, slot);
-      this.#configs.push({
-        storeRoot: regenerator.store.root,
-        regenerator: {
-          ...rest,
-          concurrency,
-          perHost: { ...rest.perHost, concurrency: perHost, initialConcurrency: Math.min(perHost, resolved.perHost.initialConcurrency) },
-        },
-        flags: options.flags,
-      });
+      this.#configs.push({ storeRoot: regenerator.store.root, regenerator: { ...rest, concurrency }, flags: options.flags });
       this.#windows.push(concurrency + resolved.renderConcurrency * 2);
     }
   }
@@ -184,6 +184,12 @@ export class ProcessPool implements RecordRunner {
         }
       }),
     );
+    await this.#coordination.close();
+  }
+
+  /** What the job's host coordinator knows about each host. */
+  hostStates(): ReturnType<CoordinationServer['hostStates']> {
+    return this.#coordination.hostStates();
   }
 
   /** Records handed to live workers and not answered yet. */
@@ -230,6 +236,7 @@ export class ProcessPool implements RecordRunner {
       child,
       window: this.#windows[slot]!,
       inFlight: new Map(),
+      coordination: this.#coordination.connect((reply) => send(worker, reply)),
       live: true,
       closing: false,
       exit: undefined,
@@ -248,6 +255,7 @@ export class ProcessPool implements RecordRunner {
   }
 
   #answer(worker: Worker, message: FromWorker): void {
+    if (isCoordinationRequest(message)) return worker.coordination.handle(message);
     switch (message.t) {
       case 'ready':
         return;
@@ -278,6 +286,8 @@ export class ProcessPool implements RecordRunner {
 
   #died(worker: Worker): void {
     worker.live = false;
+    // Whatever it held of a host's cap is given back.
+    worker.coordination.disconnect();
     const lost = [...worker.inFlight.values()];
     worker.inFlight.clear();
     if (worker.closing || this.#closing) {

@@ -7,11 +7,15 @@
  * group, so SIGINT and SIGTERM are ignored here: the parent decides whether records in flight
  * finish or are abandoned. When the parent dies (even by SIGKILL) the channel closes, and the
  * worker abandons its records and exits; the parent's journal says what a resumed job redoes.
+ * Its politeness is the parent's too: its regenerator's coordination (host caps, slow start,
+ * pauses, circuits, failed URLs) is the parent's one coordinator, over the channel.
  */
 import { ConfigError } from '../errors.js';
 import { sharedAbortController } from '../linked-signal.js';
 import { createRegenerator, type Regenerator } from '../regenerator/regenerator.js';
 import { FileStore } from '../storage/file-store.js';
+import { isCoordinationReply } from './coordination-messages.js';
+import { IpcCoordinationClient } from './ipc-coordination.js';
 import type { ThumbRecord } from '../types.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.js';
 
@@ -21,6 +25,8 @@ let regen: Regenerator | undefined;
 let flags: WorkerConfig['flags'] | undefined;
 // Joined by every record in flight.
 const abandon = sharedAbortController();
+// Host caps, pauses, circuits and failed URLs: the parent's, shared by every worker of the job.
+const coordination = new IpcCoordinationClient((request) => send(request));
 
 function send(message: FromWorker): void {
   // The channel is gone once the parent is: nothing to tell it.
@@ -29,7 +35,7 @@ function send(message: FromWorker): void {
 
 function start(config: WorkerConfig): void {
   try {
-    regen = createRegenerator({ ...config.regenerator, store: new FileStore(config.storeRoot) });
+    regen = createRegenerator({ ...config.regenerator, store: new FileStore(config.storeRoot), coordination: coordination.coordination });
     flags = config.flags;
     send({ t: 'ready' });
   } catch (error) {
@@ -51,6 +57,7 @@ function rebuild(id: number, record: unknown): void {
 
 async function close(code: number): Promise<void> {
   abandon.abort();
+  coordination.close();
   await regen?.close();
   process.exit(code);
 }
@@ -59,6 +66,7 @@ process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
 process.on('disconnect', () => void close(0));
 process.on('message', (message: ToWorker) => {
+  if (isCoordinationReply(message)) return coordination.handle(message);
   switch (message.t) {
     case 'start':
       return start(message.config);

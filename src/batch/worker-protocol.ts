@@ -5,11 +5,15 @@
 import type { RegeneratorOptions } from '../options.js';
 import type { RebuildFlags } from '../regenerator/rebuild.js';
 import type { RecordResult } from '../regenerator/rebuild-types.js';
+import type { CoordinationReply, CoordinationRequest } from './coordination-messages.js';
 
-/** What a worker needs to build its regenerator: the options, with the FileStore as its root. */
+/**
+ * What a worker needs to build its regenerator: the options, with the FileStore as its root
+ * (its coordination is always the parent's, over the channel).
+ */
 export interface WorkerConfig {
   storeRoot: string;
-  regenerator: Omit<RegeneratorOptions, 'store' | 'backup'>;
+  regenerator: Omit<RegeneratorOptions, 'store' | 'backup' | 'coordination'>;
   flags: Required<RebuildFlags>;
 }
 
@@ -24,7 +28,8 @@ export type ToWorker =
   /** Abandon every record in flight (each is answered `abandoned`). */
   | { t: 'abort' }
   /** Close the regenerator and exit. */
-  | { t: 'close' };
+  | { t: 'close' }
+  | CoordinationReply;
 
 export type FromWorker =
   | { t: 'ready' }
@@ -34,4 +39,5 @@ export type FromWorker =
   /** `rebuildRecord` rejected for something other than an abort: a bug, surfaced as the job's failure. */
   | { t: 'failed'; id: number; error: string }
   /** The worker could not start (its regenerator's options were refused). */
-  | { t: 'fatal'; error: string };
+  | { t: 'fatal'; error: string }
+  | CoordinationRequest;
