@@ -1,9 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../regenerator/support.js';
 import { fixture, type Fixture } from './fixture.js';
-import { runCli, startCli } from './support.js';
+import { childrenOf, HAS_PROC, runCli, startCli, threadsOf } from './support.js';
 
 const { defaultProcesses } = createRequire(import.meta.url)('../../src/cli/plan-threads.cjs') as typeof import('../../src/cli/plan-threads.cjs');
 
@@ -21,35 +20,6 @@ async function setup(options: Parameters<typeof fixture>[0]): Promise<Fixture> {
 /** Whatever the test runner's environment says, the bin decides the pool. */
 const NO_POOL = { UV_THREADPOOL_SIZE: undefined };
 
-/** Threads of a live process (Linux `/proc`). */
-function threads(pid: number): number {
-  return readdirSync(`/proc/${pid}/task`).length;
-}
-
-/** The live children of `pid` (Linux `/proc`). */
-function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return children;
-}
-
-const hasProc = (() => {
-  try {
-    readdirSync('/proc/self/task');
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 describe('one machine, all its cores: the CLI sizes itself to the cores before libuv’s pool starts', () => {
   it('with --cores 32 in one process: 33 images in sharp at once, on a pool of 37 threads that really exists', async () => {
     // A slow answer keeps the process alive, its pool started, while its threads are counted.
@@ -58,7 +28,7 @@ describe('one machine, all its cores: the CLI sizes itself to the cores before l
     expect(await until(() => f.origin.inFlight >= 1, 30_000)).toBe(true);
     // libuv starts every thread of its pool at its first use (module loading): 37 of them,
     // beside the main thread and V8's. Unsized, the process would have about a dozen in all.
-    if (hasProc) expect(threads(run.child.pid!)).toBeGreaterThanOrEqual(37);
+    if (HAS_PROC) expect(threadsOf(run.child.pid!)).toBeGreaterThanOrEqual(37);
     const done = await run.done;
     expect(done.code, done.stderr).toBe(0);
     const summary = JSON.parse(done.stdout.trim().split('\n').at(-1)!);
@@ -70,10 +40,10 @@ describe('one machine, all its cores: the CLI sizes itself to the cores before l
     const f = await setup({ count: 4, delayMs: 2_000 });
     const run = startCli(['rebuild', f.manifest, ...f.args, '--cores', '32', '--processes', '2', '--json'], { env: NO_POOL, timeoutMs: 60_000 });
     expect(await until(() => f.origin.inFlight >= 1, 30_000)).toBe(true);
-    if (hasProc) {
+    if (HAS_PROC) {
       const workers = childrenOf(run.child.pid!);
       expect(workers).toHaveLength(2);
-      for (const pid of workers) expect(threads(pid)).toBeGreaterThanOrEqual(21);
+      for (const pid of workers) expect(threadsOf(pid)).toBeGreaterThanOrEqual(21);
     }
     const done = await run.done;
     expect(done.code, done.stderr).toBe(0);
