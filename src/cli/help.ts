@@ -1,4 +1,5 @@
 /** `--help` of every command, and the exit codes they share. */
+import { CORES_PER_PROCESS } from './machine-plan.js';
 
 export const EXIT_CODES = `Exit codes:
   0    done (records that fell back are in the fallback report, not errors)
@@ -21,8 +22,12 @@ const FETCH = `Fetch options:
   --concurrency N           Sources downloading at once (default 20)
   --per-host N              Downloads from one host at once (default 6)
   --allow-host HOST[:PORT]  Exempt a host from the address policy, repeatable
-  --render-concurrency N    Images in sharp at once (default min(cores+1, UV_THREADPOOL_SIZE-1))
-  --pixel-budget N          Source pixels in sharp at once (default 100000000)`;
+  --render-concurrency N    Images in sharp at once, per process (default: its
+                            share of the cores + 1)
+  --pixel-budget N          Source pixels in sharp at once (default 100000000)
+  --cores N                 CPU cores to size for (default: this machine's);
+                            libuv's pool gets render concurrency + 4 threads
+                            unless UV_THREADPOOL_SIZE is set`;
 
 const DISPLAY = `Display:
   --quiet                   No progress and no summary (errors only)
@@ -73,6 +78,8 @@ Job options:
                             (default: beside --report, else DIR/.rethumb/fallbacks.jsonl)
   --grace S                 On SIGINT/SIGTERM, seconds to let records in flight finish
                             before abandoning them (default 10; a second signal abandons at once)
+  --processes N             Worker processes rebuilding records (default: one
+                            per ${CORES_PER_PROCESS} cores); one journal, report and per-host cap
 
 ${OUTPUT}
 
