@@ -318,5 +318,9 @@ export class ProcessPool implements RecordRunner {
 }
 
 function send(worker: Worker, message: ToWorker): void {
-  if (worker.child.connected) worker.child.send(message);
+  // A worker that dies while a message is on its way fails the write (EPIPE); its death is
+  // handled on 'close', so the error is not the job's.
+  if (worker.child.connected) worker.child.send(message, ignore);
 }
+
+function ignore(): void {}

@@ -29,9 +29,11 @@ const abandon = sharedAbortController();
 const coordination = new IpcCoordinationClient((request) => send(request));
 
 function send(message: FromWorker): void {
-  // The channel is gone once the parent is: nothing to tell it.
-  if (process.connected) process.send!(message);
+  // The channel is gone once the parent is: nothing to tell it (a write that fails as it goes is ignored too).
+  if (process.connected) process.send!(message, undefined, undefined, ignore);
 }
+
+function ignore(): void {}
 
 function start(config: WorkerConfig): void {
   try {

@@ -1,8 +1,9 @@
 /**
- * A batch job: stream a manifest through `rebuild()` with a resume journal, failures remembered
- * across runs, one `RebuildTally` for the whole job (seeded from the journal on resume) and a
- * fallback report at the end. The `rethumb rebuild` command is this plus argument parsing and a
- * progress display; a batch script can call it directly.
+ * A batch job: stream a manifest through `rebuild()` — in this process, or in worker processes
+ * (`processes`, see `ProcessPool`) — with a resume journal, failures remembered across runs, one
+ * `RebuildTally` for the whole job (seeded from the journal on resume) and a fallback report at
+ * the end. The `rethumb rebuild` command is this plus argument parsing and a progress display;
+ * a batch script can call it directly.
  *
  * Memory stays flat whatever the manifest's length: the manifest streams, `rebuild()` keeps a
  * bounded window of records in flight, finished indices are bits, only failures are remembered,
