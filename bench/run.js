@@ -10,9 +10,11 @@
  *   npm run bench -- --skip-1m          # without the million-record passes (fast)
  *   BENCH_RECORDS=300 BENCH_ROUNDS=2 BENCH_BIG=1000000 npm run bench   # the defaults
  *   npm run bench -- --skip-experiments # without the thread-pool / allocator / sharp settings
+ *   npm run bench -- --skip-processes   # without --processes 2 against one process
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,8 +35,16 @@ const STORE = Math.min(BIG, 100_000);
 const SAMPLE = 50;
 const WIDTH = 1600;
 const HEIGHT = 1200;
-// rethumb's own default (min(cores + 1, UV_THREADPOOL_SIZE - 1)), passed to both explicitly.
-const RENDER_CONCURRENCY = Math.max(1, Math.min(availableParallelism() + 1, Number(process.env.UV_THREADPOOL_SIZE ?? 4) - 1));
+/** @type {import('../dist/cli/plan-threads.cjs')} */
+const { planThreads, threadPoolOfEnv } = createRequire(import.meta.url)('../dist/cli/plan-threads.cjs');
+// What the `rethumb` bin does for one process on this machine (a UV_THREADPOOL_SIZE set for the
+// bench wins, as it does for the bin): cores + 1 images in sharp at once on a pool of that + 4.
+const userPool = threadPoolOfEnv(process.env.UV_THREADPOOL_SIZE);
+const PLAN = planThreads({ cores: availableParallelism(), processes: 1, ...(userPool === undefined ? {} : { threadPool: userPool }) });
+// Passed to the baseline and to rethumb explicitly.
+const RENDER_CONCURRENCY = PLAN.renderConcurrency;
+// Every scenario's libuv pool, as the bin sizes it (scenarios run `runCli` in-process, not the bin).
+const POOL = { UV_THREADPOOL_SIZE: String(PLAN.threadPool) };
 
 /** @type {Record<string, unknown>} */
 const figures = {
@@ -46,6 +56,7 @@ const figures = {
   source_px: `${WIDTH}x${HEIGHT}`,
   variants: 'small=150x150:cover,large=800x webp q80',
   render_concurrency: RENDER_CONCURRENCY,
+  thread_pool: PLAN.threadPool,
   load_before: Math.round((loadavg()[0] ?? 0) * 100) / 100,
 };
 
@@ -71,7 +82,9 @@ try {
   await writeFile(manifest, Array.from({ length: RECORDS }, (_, i) => JSON.stringify({ key: `b/${i}`, url: origin.urlFor(`/p/${i}.jpg`) })).join('\n') + '\n');
   let stores = 0;
   const freshStore = () => join(root, `store-${stores++}`);
-  const rebuildArgs = (render = RENDER_CONCURRENCY) => ['rebuild', manifest, '--out', freshStore(), '--allow-host', origin.host, '--render-concurrency', String(render), '--json'];
+  const rebuildArgs = (render = RENDER_CONCURRENCY) => ['rebuild', manifest, '--out', freshStore(), '--allow-host', origin.host, '--render-concurrency', String(render), '--processes', '1', '--json'];
+  // The CLI's own plan for N processes (render concurrency per process from the cores).
+  const processesArgs = (/** @type {number} */ n) => ['rebuild', manifest, '--out', freshStore(), '--allow-host', origin.host, '--processes', String(n), '--json'];
 
   try {
     // (a), (b) and (c) interleaved, ROUNDS times; the best run of each is kept. Other processes
@@ -90,7 +103,12 @@ try {
     const rebuild = best(b);
     const naive = best(c);
     const perVariant = await scenario('baseline-per-variant', base);
+    // The per-process ceiling of the throughput model: the main thread's CPU per image (b).
+    const mainMs = Math.min(...b.map((r) => /** @type {number} */ (r.mainCpuMs) / r.items));
     Object.assign(figures, {
+      main_thread_cpu_ms_per_image: Math.round(mainMs * 10) / 10,
+      main_thread_ceiling_images_per_s: Math.round(1000 / mainMs),
+      render_images_per_s_per_core: Math.round((1000 / cpuPerItem(a)) * 10) / 10,
       baseline_images_per_s: baseline.perSecond,
       baseline_peak_rss_mb: baseline.peakRssMb,
       baseline_cpu_ms_per_image: cpuPerItem(a),
@@ -119,6 +137,27 @@ try {
       estimate_actual_ms: actual.ms,
       estimate_error_pct: Math.round(((predicted.estimate - actual.ms) / actual.ms) * 1000) / 10,
     });
+
+    if (!flags.has('--skip-processes')) {
+      // One job in 2 processes against the same job in one, interleaved, best of each; CPU per
+      // image counts the workers too. Each uses the CLI's own plan (render concurrency per process).
+      /** @type {Result[]} */ const one = [];
+      /** @type {Result[]} */ const two = [];
+      for (let round = 0; round < ROUNDS; round += 1) {
+        log(`processes, round ${round + 1} of ${ROUNDS}`);
+        one.push(await scenario('rethumb', { args: processesArgs(1) }));
+        two.push(await scenario('rethumb', { args: processesArgs(2) }));
+      }
+      Object.assign(figures, {
+        processes_1_images_per_s: best(one).perSecond,
+        processes_2_images_per_s: best(two).perSecond,
+        processes_2_vs_1: ratio(best(two).perSecond, best(one).perSecond),
+        processes_2_vs_1_by_round: one.map((x, i) => ratio(/** @type {Result} */ (two[i]).perSecond, x.perSecond)),
+        processes_1_cpu_ms_per_image: cpuPerItem(one),
+        processes_2_cpu_ms_per_image: cpuPerItem(two),
+        processes_2_peak_rss_mb: best(two).peakRssMb,
+      });
+    }
 
     if (!flags.has('--skip-experiments')) {
       // Each setting against rethumb's defaults run just before it (same conditions), and the
@@ -204,7 +243,7 @@ figures.bench_s = Math.round((performance.now() - benchStarted) / 1000);
 printTable();
 process.stdout.write(`${JSON.stringify(figures)}\n`);
 
-/** @typedef {{ scenario: string, items: number, ms: number, perSecond: number, peakRssMb: number, cpuMs: number, summary?: unknown }} Result */
+/** @typedef {{ scenario: string, items: number, ms: number, perSecond: number, peakRssMb: number, cpuMs: number, mainCpuMs?: number, summary?: unknown }} Result */
 
 /**
  * Run one scenario in its own process.
@@ -214,7 +253,7 @@ process.stdout.write(`${JSON.stringify(figures)}\n`);
  * @returns {Promise<Result>}
  */
 async function scenario(name, config, env = {}) {
-  const { stdout } = await run(process.execPath, [SCENARIO, name, JSON.stringify(config)], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(process.execPath, [SCENARIO, name, JSON.stringify(config)], { env: { ...POOL, ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
   const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
   log(`  ${name}${Object.keys(env).length ? ` ${JSON.stringify(env)}` : ''}: ${result.items} in ${result.ms} ms = ${result.perSecond}/s, peak RSS ${result.peakRssMb} MB`);
   return result;
@@ -248,10 +287,18 @@ function printTable() {
     ['    bare sharp, one pipeline per variant', `${f.baseline_per_variant_images_per_s} images/s`, ''],
     ['(b) rethumb rebuild (fetch, sniff, render, atomic store)', `${f.rebuild_images_per_s} images/s, ${f.rebuild_cpu_ms_per_image} CPU ms each`, `${f.rebuild_peak_rss_mb} MB`],
     ['(c) naive fetch + sharp loop (20 at once)', `${f.naive_images_per_s} images/s, ${f.naive_cpu_ms_per_image} CPU ms each`, `${f.naive_peak_rss_mb} MB`],
+    ['(b) main thread: CPU ms per image, ceiling of one process', `${f.main_thread_cpu_ms_per_image} ms, ${f.main_thread_ceiling_images_per_s} images/s`, ''],
     ['(b)/(a) rebuild_vs_baseline', String(f.rebuild_vs_baseline), ''],
     ['(b)/(c) rebuild_vs_naive', String(f.rebuild_vs_naive), ''],
     [`estimate (sample ${f.estimate_sample}) vs actual`, `${f.estimate_predicted_ms} ms [${f.estimate_low_ms}–${f.estimate_high_ms}] vs ${f.estimate_actual_ms} ms (${f.estimate_error_pct}%)`, ''],
   ];
+  if (f.processes_2_vs_1 !== undefined) {
+    rows.push(
+      ['rebuild --processes 1', `${f.processes_1_images_per_s} images/s, ${f.processes_1_cpu_ms_per_image} CPU ms each`, ''],
+      ['rebuild --processes 2', `${f.processes_2_images_per_s} images/s, ${f.processes_2_cpu_ms_per_image} CPU ms each`, `${f.processes_2_peak_rss_mb} MB (parent)`],
+      ['--processes 2 / --processes 1', String(f.processes_2_vs_1), ''],
+    );
+  }
   if (f.scan_100k_records_per_s !== undefined) {
     rows.push(
       [`scan, ${f.big_store_records} present records`, `${f.scan_100k_records_per_s} records/s`, `${f.scan_100k_peak_rss_mb} MB`],

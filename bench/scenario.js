@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { runCli } from '../dist/cli/run-cli.js';
 import { tuneHeapForBatch } from '../dist/cli/tune-heap.js';
-import { mainThreadCpuMs } from './main-thread-cpu.js';
+import { childrenCpuMs, mainThreadCpuMs } from './cpu-time.js';
 
 /**
  * @typedef {object} Config
@@ -46,9 +46,10 @@ if (!run) throw new Error(`Unknown scenario ${name}`);
 const result = await run(config);
 const usage = process.resourceUsage();
 const peakRssMb = Math.round(usage.maxRSS / 1024);
-// CPU time of the whole process (all threads: sharp's, libuv's, V8's), start-up included. Unlike
-// wall time it hardly moves when other processes share the machine, so it shows overhead.
-const cpuMs = Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000);
+// CPU time of the whole process (all threads: sharp's, libuv's, V8's), start-up included, and
+// of its worker processes (`--processes N`) once they have exited. Unlike wall time it hardly
+// moves when other processes share the machine, so it shows overhead.
+const cpuMs = Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000 + (childrenCpuMs() ?? 0));
 process.stdout.write(
   `${JSON.stringify({ scenario: name, items: result.items, ms: Math.round(result.ms), perSecond: round((result.items / result.ms) * 1000), peakRssMb, cpuMs, ...result.extra })}\n`,
 );
