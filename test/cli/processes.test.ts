@@ -196,4 +196,29 @@ describe('rethumb rebuild --processes 2', () => {
     await expectComplete(f, join(f.dir, 'report.fallbacks.jsonl'));
     await expectJournaledOnce(f);
   }, TEST_MS);
+
+  it.runIf(HAS_PROC)('with --grace 0, SIGTERM abandons what the workers hold at once: exit 143, only finished records journaled, --resume finishes', async () => {
+    const f = await setup(120, 60);
+    const journal = join(f.out, '.rethumb', 'journal.jsonl');
+    const report = join(f.dir, 'report.json');
+    const first = startCli(['rebuild', f.manifest, ...args(f), '--processes', '2', '--grace', '0', '--report', report], RUN);
+    expect(await until(async () => (await journalEntries(journal)).length >= 5, 60_000)).toBe(true);
+    const workers = childrenOf(first.child.pid!);
+    first.child.kill('SIGTERM');
+    const stopped = await first.done;
+    expect(stopped.code, stopped.stderr).toBe(143);
+    expect(await until(() => workers.every((pid) => !isAlive(pid)), 30_000)).toBe(true);
+    const partial = JSON.parse(await readFile(report, 'utf8'));
+    expect(partial).toMatchObject({ interrupted: true });
+    expect(partial.total).toBeLessThan(f.records.length);
+    // Abandoned records are neither counted nor journaled: a resumed run redoes them.
+    expect(await journalEntries(journal)).toHaveLength(partial.total);
+
+    const resumed = await runCli(['rebuild', f.manifest, ...args(f), '--processes', '2', '--resume', '--report', report], RUN);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(await readFile(report, 'utf8'))).toMatchObject({ total: f.records.length, resumed: partial.total, interrupted: false });
+    await expectComplete(f, join(f.dir, 'report.fallbacks.jsonl'));
+    await expectJournaledOnce(f);
+    for (const r of f.records) expect(f.origin.hits(r.path)).toBeLessThanOrEqual(2);
+  }, TEST_MS);
 });
