@@ -36,8 +36,9 @@ export async function rebuildCommand(args: RebuildArgs, io: CliIO, signals: CliS
       ...(args.manifestFormat ? { manifestFormat: args.manifestFormat } : {}),
       regenerator: sizedRegenerator(args.regenerator, machine),
       processes: machine.processes,
-      // Workers render as this process would have: the same Node options and V8 heap tuning.
-      workerExecArgv: [...process.execArgv, ...(heapFlag ? [heapFlag] : [])],
+      // Workers render as this process would have: the same Node options and V8 heap tuning
+      // (but no debugger: its port is this process's).
+      workerExecArgv: [...process.execArgv.filter((arg) => !arg.startsWith('--inspect')), ...(heapFlag ? [heapFlag] : [])],
       resume: args.resume,
       onlyMissing: args.onlyMissing,
       retryDegraded: args.retryDegraded,
