@@ -49,3 +49,8 @@ export function planMachine(input: MachineInput, env: NodeJS.ProcessEnv = proces
 export function sizedRegenerator(regenerator: RegeneratorOptions, machine: MachinePlan): RegeneratorOptions {
   return { ...regenerator, cores: machine.coresPerProcess, renderConcurrency: machine.renderConcurrency };
 }
+
+/** What the summary reports (`--json`, `--report`): the settings the job ran with. */
+export function machineSummary(machine: MachinePlan): Pick<MachinePlan, 'cores' | 'processes' | 'renderConcurrency' | 'threadPool'> {
+  return { cores: machine.cores, processes: machine.processes, renderConcurrency: machine.renderConcurrency, threadPool: machine.threadPool };
+}

@@ -5,7 +5,7 @@ import { formatOfPath } from '../batch/read-manifest.js';
 import { runBatch, type BatchReport } from '../batch/run-batch.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
 import { formatBytes, formatCount, formatDuration, formatRate } from './format.js';
-import { planMachine, sizedRegenerator } from './machine-plan.js';
+import { machineSummary, planMachine, sizedRegenerator } from './machine-plan.js';
 import type { RebuildArgs } from './parse-args.js';
 import { createProgress } from './progress.js';
 import { problemReporter } from './report-problem.js';
@@ -64,14 +64,7 @@ export async function rebuildCommand(args: RebuildArgs, io: CliIO, signals: CliS
   } finally {
     display.stop();
   }
-  const summary = {
-    command: 'rebuild',
-    out: resolve(args.out),
-    ...report,
-    durationMs: Math.round(report.durationMs),
-    recordsPerSecond: round(report.recordsPerSecond),
-    machine: { cores: machine.cores, processes: machine.processes, renderConcurrency: machine.renderConcurrency, threadPool: machine.threadPool },
-  };
+  const summary = { command: 'rebuild', out: resolve(args.out), ...report, durationMs: Math.round(report.durationMs), recordsPerSecond: round(report.recordsPerSecond), machine: machineSummary(machine) };
   if (args.report) await writeJsonFile(args.report, summary);
   if (args.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
   else if (!args.quiet) io.stdout.write(humanSummary(report, args));
