@@ -14,7 +14,7 @@ const plan = createRequire(import.meta.url)('./plan-threads.cjs') as PlanModule;
 
 export const { CORES_PER_PROCESS, MAX_PROCESSES } = plan;
 
-/** What the command runs with; in the `--json` summary as `machine`. */
+/** What the command runs with (the summary's `machine` is `machineSummary()` of it). */
 export interface MachinePlan {
   /** Cores sized for: `--cores`, else this machine's. */
   cores: number;
