@@ -7,7 +7,8 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
-import { MemoryStore, type Fit, type Thumbnail, type VariantSpec } from '../../src/index.js';
+import { parseThumbHash } from '../../src/imaging/parse-thumbhash.js';
+import { MemoryStore, type Fit, type RecordResult, type Thumbnail, type VariantSpec } from '../../src/index.js';
 import { expectValidThumbnail, isPlaceholder } from '../../src/testing/index.js';
 import type { OriginRoute } from '../../src/testing/test-origin.js';
 import { deltaE76, meanColour } from '../helpers/colour-difference.js';
@@ -230,5 +231,36 @@ describe('invalid ThumbHashes', () => {
     expect(await isFlat(drawn.body)).toBe(false);
     const flat = await regen.get({ key: 'no-url', thumbhash: 'nope' } as unknown as { url: string }, 'cover');
     expect(flat.failures?.map((f) => f.code)).toEqual([ErrorCodes.INVALID_RECORD, ErrorCodes.INVALID_THUMBHASH]);
+  });
+});
+
+describe('rebuild() and rebuildRecord()', () => {
+  it('put the source’s ThumbHash on each rendered record’s result (and onRecord); fallbacks have none, a bad hash is reported', async () => {
+    const server = await origin(routes);
+    const regen = regenerator(server);
+    const results: RecordResult[] = [];
+    const records = [
+      { key: 'a', url: server.urlFor('/img/0') },
+      { key: 'b', url: server.urlFor('/gone'), mirrors: [server.urlFor('/img/1')] },
+      { key: 'c', url: server.urlFor('/gone'), thumbhash: 'mangled' },
+      { key: 'd', url: server.urlFor('/gone') },
+    ];
+    const report = await regen.rebuild(records, { onRecord: (r) => results.push(r) });
+    expect(report.counts).toMatchObject({ regenerated: 1, mirror: 1, placeholder: 2 });
+    const byKey = new Map(results.map((r) => [r.key, r]));
+    // The same hash get() gives for the same source (a fresh regenerator: this one has it stored, and the store keeps no hashes).
+    const direct = await regenerator(server).get({ key: 'a', url: server.urlFor('/img/0') }, 'cover');
+    expect(direct.outcome).toBe('regenerated');
+    expect(byKey.get('a')!.thumbhash).toBe(direct.thumbhash);
+    expect((await regen.get({ key: 'a', url: server.urlFor('/img/0') }, 'cover')).thumbhash).toBeUndefined();
+    expect(parseThumbHash(byKey.get('b')!.thumbhash).ok).toBe(true);
+    expect(byKey.get('c')!.thumbhash).toBeUndefined();
+    expect(byKey.get('c')!.failures?.map((f) => f.code)).toEqual([ErrorCodes.HTTP_STATUS, ErrorCodes.INVALID_THUMBHASH]);
+    expect(byKey.get('c')!.reason).toBe(ErrorCodes.HTTP_STATUS);
+    expect(byKey.get('d')!.failures?.map((f) => f.code)).toEqual([ErrorCodes.HTTP_STATUS]);
+    // The same from rebuildRecord(), what a BullMQ worker returns as its job's result.
+    const one = await regen.rebuildRecord({ key: 'e', url: server.urlFor('/img/2') });
+    expect(one.outcome).toBe('regenerated');
+    expect(parseThumbHash(one.thumbhash).ok).toBe(true);
   });
 });
