@@ -5,6 +5,7 @@
  * rebuild's fallback report carries the hashes, and feeding that report back — to the CLI, and
  * to the service that answers image requests — yields placeholders that look like the images.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -140,6 +141,25 @@ describe('rethumb rebuild --hashes', () => {
     const keys = (await readJsonLinesFile<{ key: string }>(hashes)).map((l) => l.key);
     expect(keys.length).toBe(40);
     expect(new Set(keys).size).toBe(40);
+  });
+});
+
+const HAS_JQ = spawnSync('jq', ['--version']).status === 0;
+
+describe('the README’s jq merge of a hashes file into a JSON Lines manifest', () => {
+  it.skipIf(!HAS_JQ)('adds each record’s thumbhash by key and leaves the others as they were', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const command = /`(jq -cn --slurpfile h hashes\.jsonl .*? photos\.jsonl > photos-with-hashes\.jsonl)`/.exec(readme)?.[1];
+    expect(command).toBeDefined();
+    const dir = await mkdtemp(join(tmpdir(), 'rethumb-jq-'));
+    open.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'hashes.jsonl'), '{"key":"a","thumbhash":"YdcFTYpmhnmvdohsiEeIeHlgl/hH"}\n');
+    await writeFile(join(dir, 'photos.jsonl'), '{"key":"a","url":"http://x/a"}\n{"key":"b","url":"http://x/b","thumbhash":"old"}\n');
+    execFileSync('bash', ['-c', command!], { cwd: dir });
+    expect(await readJsonLinesFile(join(dir, 'photos-with-hashes.jsonl'))).toEqual([
+      { key: 'a', url: 'http://x/a', thumbhash: 'YdcFTYpmhnmvdohsiEeIeHlgl/hH' },
+      { key: 'b', url: 'http://x/b', thumbhash: 'old' },
+    ]);
   });
 });
 
