@@ -3,7 +3,9 @@
  * every record rendered from its source (`regenerated` or `mirror`), so that an application can
  * store each hash beside its record; records that carry it get placeholders that look like the
  * image. Made from the journal at the end of every run, like the fallback report: with
- * `--resume`, it holds the records of every run of the job, each once.
+ * `--resume`, it holds the records of every run of the job, each once — except those a killed
+ * run rendered after its last journal flush: the resumed run finds them stored (onlyMissing)
+ * and does not decode them again, so no hash exists for them.
  */
 import type { JournalEntry } from './journal.js';
 import { writeFromJournal } from './write-from-journal.js';
