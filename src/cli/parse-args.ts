@@ -51,6 +51,7 @@ const SPECS: Record<Command, Options> = {
     report: { type: 'string' },
     fallbacks: { type: 'string' },
     grace: { type: 'string' },
+    hashes: { type: 'string' },
     processes: { type: 'string' },
   },
   scan: { ...OUTPUT, list: { type: 'string' }, concurrency: { type: 'string' } },
@@ -93,6 +94,8 @@ export interface RebuildArgs extends CommonArgs {
   report: string | undefined;
   fallbacks: string | undefined;
   graceMs: number;
+  /** `--hashes FILE`: each regenerated record's ThumbHash, as JSON Lines. */
+  hashes: string | undefined;
   /** `--processes`: worker processes; undefined for the default from the cores. */
   processes: number | undefined;
 }
@@ -148,6 +151,7 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
           report,
           fallbacks: str(values.fallbacks) ?? (report === undefined ? undefined : `${report.replace(/\.json$/i, '')}.fallbacks.jsonl`),
           graceMs: seconds('grace', values.grace, 10),
+          hashes: str(values.hashes),
           processes: count('processes', values.processes, MAX_PROCESSES),
         },
       };
