@@ -5,16 +5,15 @@
  * counted and reported as a `storeError` — a damaged entry with `RETHUMB_STORE_CORRUPT` and the
  * kind of damage.
  *
- * "Whole" means `verifyImage()` passes (the structure, then the checksum sealed into every
- * thumbnail rethumb writes). A sealed entry needs nothing more: the checksum proves the bytes
- * are what the encoder wrote, and the seal holds their size, so no decoder is asked for a
- * header. An entry without a seal (written before seals existed, or a backup made by another
- * tool) also has its header read by sharp, as every entry had before.
+ * "Whole" means `inspectStoredImage()` passes: the structure, then the checksum sealed into
+ * every thumbnail rethumb writes (a sealed entry needs no decoder: the seal holds its size);
+ * an entry without a seal (written before seals existed, or a backup made by another tool) also
+ * has its header read by sharp, as every entry had before.
  */
-import { ErrorCodes, isRethumbError, StoreCorruptError } from '../errors.js';
+import { StoreCorruptError } from '../errors.js';
 import type { DamageKind } from '../integrity/image-damage.js';
 import { sealImage } from '../integrity/seal-image.js';
-import { verifyImage } from '../integrity/verify-image.js';
+import { inspectStoredImage } from '../imaging/inspect-stored.js';
 import { readImageHeader } from '../imaging/render-variants.js';
 import type { ResolvedVariant } from '../options.js';
 import type { Store } from '../storage/store.js';
@@ -117,26 +116,19 @@ export async function readStoredThumbnail(
 }
 
 /**
- * The size of a stored body, once it is known to be whole; rejects with `StoreCorruptError` when
- * it is not. With `verifyStored: false`, only the header is read (the behaviour before seals).
+ * The size of a stored body, once it is known to be whole (`inspectStoredImage`); rejects with
+ * `StoreCorruptError` when it is not. With `verifyStored: false`, only the header is read (the
+ * behaviour before seals).
  */
 async function checkedSize(ctx: RegeneratorContext, key: string, variant: string, body: Buffer): Promise<{ width: number; height: number; sealed: boolean }> {
   const { format, maxPixels, verifyStored } = ctx.options;
-  if (verifyStored) {
-    const verdict = verifyImage(body, format);
-    if (!verdict.ok) throw new StoreCorruptError(key, variant, verdict.damage.kind, verdict.damage.detail);
-    if (verdict.sealed) return { ...verdict.size, sealed: true };
-  }
-  try {
+  if (!verifyStored) {
     const header = await readImageHeader(body, { maxPixels });
     return { width: header.width, height: header.height, sealed: false };
-  } catch (error) {
-    // A header sharp cannot read is damage too; a limit (maxPixels lowered since) is not.
-    if (verifyStored && (isRethumbError(error, ErrorCodes.DECODE_FAILED) || isRethumbError(error, ErrorCodes.UNSUPPORTED_FORMAT))) {
-      throw new StoreCorruptError(key, variant, 'undecodable', error.message, error);
-    }
-    throw error;
   }
+  const check = await inspectStoredImage(body, format, { maxPixels });
+  if (!check.ok) throw new StoreCorruptError(key, variant, check.damage.kind, check.damage.detail, check.cause);
+  return check;
 }
 
 function reportError(ctx: RegeneratorContext, event: StoreErrorEvent): void {
