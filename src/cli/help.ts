@@ -37,7 +37,7 @@ Rebuild missing thumbnails from their original URLs.
 
 Commands:
   rebuild    Fetch and render what is missing; resumable; writes a report
-  scan       List what is missing or degraded, without fetching
+  scan       List what is missing, degraded or (--verify) damaged; no fetching
   estimate   Run a real sample, then predict the whole job's time and bytes
 
 MANIFEST is JSON Lines ({"key":…,"url":…,"mirrors":[…]} a line) or CSV with a header

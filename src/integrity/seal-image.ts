@@ -13,11 +13,12 @@
  */
 import type { OutputFormat } from '../types.js';
 import type { SealLocation } from './image-damage.js';
-import { insertIsobmffSeal, isobmffStructure } from './isobmff-structure.js';
-import { insertJpegSeal, jpegStructure } from './jpeg-structure.js';
-import { finishPngSeal, insertPngSeal, pngStructure } from './png-structure.js';
+import { insertIsobmffSeal } from './isobmff-structure.js';
+import { insertJpegSeal } from './jpeg-structure.js';
+import { finishPngSeal, insertPngSeal } from './png-structure.js';
 import { draftPayload, stampSeal, type ImageSize } from './seal-payload.js';
-import { insertWebpSeal, webpStructure } from './webp-structure.js';
+import { STRUCTURE } from './verify-image.js';
+import { insertWebpSeal } from './webp-structure.js';
 
 type Insert = (body: Buffer, payload: Buffer) => { file: Buffer; seal: SealLocation };
 
@@ -27,8 +28,6 @@ const INSERT: Readonly<Record<OutputFormat, Insert>> = {
   webp: insertWebpSeal,
   avif: insertIsobmffSeal,
 };
-
-const STRUCTURE = { jpeg: jpegStructure, png: pngStructure, webp: webpStructure, avif: isobmffStructure } as const;
 
 /**
  * `body` with a seal recording its checksum and `size` (the encoder's width and height). A body

@@ -25,7 +25,8 @@ import { webpStructure } from './webp-structure.js';
  */
 export type ImageVerdict = { ok: true; sealed: true; size: ImageSize } | { ok: true; sealed: false } | { ok: false; damage: Damage };
 
-const STRUCTURE: Readonly<Record<OutputFormat, (body: Uint8Array) => StructureResult>> = {
+/** The structure walk of each format. */
+export const STRUCTURE: Readonly<Record<OutputFormat, (body: Uint8Array) => StructureResult>> = {
   jpeg: jpegStructure,
   png: pngStructure,
   webp: webpStructure,

@@ -17,7 +17,7 @@ import { inspectStoredImage } from '../imaging/inspect-stored.js';
 import { readImageHeader } from '../imaging/render-variants.js';
 import type { ResolvedVariant } from '../options.js';
 import type { Store } from '../storage/store.js';
-import { FORMAT_CONTENT_TYPES, type Outcome, type Thumbnail } from '../types.js';
+import { FORMAT_CONTENT_TYPES, type OutputFormat, type Outcome, type Thumbnail } from '../types.js';
 import type { RegeneratorContext } from './context.js';
 import type { StoreErrorEvent } from './events.js';
 
@@ -99,7 +99,7 @@ export async function readStoredThumbnail(
   const read = await readEntry(ctx, store, key, variant.name, signal, options);
   if (read.state !== 'whole') return { thumb: undefined, damaged: read.state === 'damaged' ? read.damage : undefined };
   const { entry } = read;
-  const body = outcome === 'mirror' && !entry.sealed && ctx.options.verifyStored ? sealImage(entry.body, format, entry) : entry.body;
+  const body = outcome === 'mirror' && !entry.sealed && ctx.options.verifyStored ? sealedOrAsIs(entry.body, format, entry) : entry.body;
   return {
     thumb: {
       body,
@@ -129,6 +129,15 @@ async function checkedSize(ctx: RegeneratorContext, key: string, variant: string
   const check = await inspectStoredImage(body, format, { maxPixels });
   if (!check.ok) throw new StoreCorruptError(key, variant, check.damage.kind, check.damage.detail, check.cause);
   return check;
+}
+
+/** `body` sealed; as it is if it cannot be (it passed every check: serving it beats failing). */
+function sealedOrAsIs(body: Buffer, format: OutputFormat, size: { width: number; height: number }): Buffer {
+  try {
+    return sealImage(body, format, size);
+  } catch {
+    return body;
+  }
 }
 
 function reportError(ctx: RegeneratorContext, event: StoreErrorEvent): void {

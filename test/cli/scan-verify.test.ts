@@ -44,6 +44,8 @@ describe('rethumb scan --verify', () => {
     expect(run.stdout).toContain('8 records, read and checked');
     expect(run.stdout).toContain('present 5, missing 0, degraded 0, damaged 3, invalid 0');
     expect(run.stdout).toContain('variant files missing: 0, degraded: 0, damaged: 3');
+    // Progress (plain lines when not on a TTY; the last state is printed when the scan ends).
+    expect(run.stderr).toMatch(/scan: 8(\/8 100\.0%)? \| .+ \| ETA .+ \| present 5 damaged 3/);
     const listed = await readJsonLinesFile<{ key: string; scan: { status: string; damaged: string[]; damage: Record<string, string> } }>(list);
     expect(listed.map((r) => [r.key, r.scan.status, r.scan.damaged])).toEqual([
       ['r/1', 'damaged', ['small']],
