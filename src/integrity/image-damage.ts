@@ -10,8 +10,7 @@
  *   a zero-filled file).
  * - `truncated`: the structure runs past the end of the bytes (a cut-short file, or a zeroed tail
  *   that erased the end marker).
- * - `structure`: a length, marker, chunk or box that cannot be (bad sizes, bytes after the end,
- *   a zeroed chunk header).
+ * - `structure`: a length, marker, chunk or box that cannot be (bad sizes, a zeroed chunk header).
  * - `checksum`: the structure holds but a checksum does not match: the embedded seal, or a PNG
  *   chunk's CRC (a flipped byte inside compressed data).
  * - `undecodable`: every check passed but the decoder refused the image (only a full decode, or
@@ -35,8 +34,13 @@ export interface SealLocation {
   payload: number;
 }
 
-/** What a format's structure walk found: the file holds together (with or without a seal), or not. */
-export type StructureResult = { ok: true; seal: SealLocation | undefined } | { ok: false; damage: Damage };
+/**
+ * What a format's structure walk found: the file holds together (with or without a seal), or
+ * not. `end` is where the image ends: bytes after it (JPEG after EOI, PNG after IEND, WebP after
+ * the RIFF size) are ignored by every decoder and tolerated here, because recovery tools and some
+ * file systems pad files — an image recovered whole must not be thrown away for its padding.
+ */
+export type StructureResult = { ok: true; seal: SealLocation | undefined; end: number } | { ok: false; damage: Damage };
 
 export function damaged(kind: DamageKind, detail: string): StructureResult {
   return { ok: false, damage: { kind, detail } };

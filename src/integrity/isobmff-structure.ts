@@ -1,5 +1,6 @@
 /**
- * AVIF/HEIF (ISO-BMFF): every top-level box's size, which must tile the file exactly, with
+ * AVIF/HEIF (ISO-BMFF): every top-level box's size, which must tile the file exactly (padding
+ * after the last box cannot be told apart from a seal box wiped by a zeroed tail), with
  * `ftyp` first and `meta` and `mdat` present; the boxes inside `meta` (and its `iprp`/`ipco`)
  * are walked the same way. Coded image data has no structure to check: the seal's checksum
  * covers it.
@@ -43,7 +44,8 @@ export function isobmffStructure(body: Uint8Array): StructureResult {
   const meta = top.find((b) => b.type === 'meta')!;
   const nested = walkNested(body, view, meta);
   if (nested) return nested;
-  return { ok: true, seal };
+  // Boxes tile the whole file: bytes after the last box cannot be told from a wiped seal box.
+  return { ok: true, seal, end: length };
 }
 
 /** Walks the boxes inside `box` and inside its container children; the first problem, or undefined. */

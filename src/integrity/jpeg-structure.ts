@@ -42,8 +42,7 @@ export function jpegStructure(body: Uint8Array): StructureResult {
     const marker = body[pos++]!;
     if (marker === EOI) {
       if (scans === 0) return damaged('structure', `EOI at ${at} before any scan`);
-      if (pos !== length) return damaged('structure', `${length - pos} bytes after EOI`);
-      return { ok: true, seal };
+      return { ok: true, seal, end: pos };
     }
     if (marker === 0x00 || marker === SOI) return damaged('structure', `invalid marker 0x${marker.toString(16)} at ${at}`);
     if (isStandalone(marker)) continue;

@@ -44,7 +44,7 @@ export function pngStructure(body: Uint8Array): StructureResult {
       seal = { start: pos, end, payload: pos + 8 };
     } else if (type === 'IEND') {
       if (!idat) return damaged('structure', 'no IDAT before IEND');
-      if (end !== length) return damaged('structure', `${length - end} bytes after IEND`);
+      pos = end;
       break;
     }
     pos = end;
@@ -56,10 +56,10 @@ export function pngStructure(body: Uint8Array): StructureResult {
       if (crc32(body.subarray(chunk.at + 4, chunk.at + 8 + chunk.length)) !== stored) return damaged('checksum', `CRC of chunk ${chunk.type} at ${chunk.at} does not match`);
     }
   }
-  return { ok: true, seal };
+  return { ok: true, seal, end: pos };
 }
 
-/** `body` (a PNG with no seal) with an empty seal chunk just before IEND (the last 12 bytes). */
+/** `body` (a PNG with no seal, ending with IEND) with an empty seal chunk just before IEND (the last 12 bytes). */
 export function insertPngSeal(body: Buffer, payload: Buffer): { file: Buffer; seal: SealLocation } {
   const iend = body.length - 12;
   const header = Buffer.alloc(8);

@@ -32,13 +32,14 @@ const INSERT: Readonly<Record<OutputFormat, Insert>> = {
 /**
  * `body` with a seal recording its checksum and `size` (the encoder's width and height). A body
  * that already carries a seal is returned as it is. Throws when `body` is not a whole image of
- * `format` (an encoder's output always is).
+ * `format` (an encoder's output always is). Bytes after the image's end are dropped.
  */
 export function sealImage(body: Buffer, format: OutputFormat, size: ImageSize): Buffer {
   const structure = STRUCTURE[format](body);
   if (!structure.ok) throw new Error(`Cannot seal a damaged ${format} image: ${structure.damage.detail}`);
   if (structure.seal) return body;
-  const { file, seal } = INSERT[format](body, draftPayload(size));
+  // Padding after the image's end (a recovered backup's) is not worth keeping.
+  const { file, seal } = INSERT[format](body.subarray(0, structure.end), draftPayload(size));
   stampSeal(file, seal);
   return format === 'png' ? finishPngSeal(file, seal) : file;
 }

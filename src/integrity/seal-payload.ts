@@ -3,8 +3,9 @@
  * image itself (see `seal-image.ts` for why it lives there), the same in every format:
  *
  *   [0]      version, 1
- *   [1..4]   CRC-32 (zlib's, big-endian) of the whole file without the seal's chunk/segment/box,
- *            followed by payload bytes [0] and [5..12] — everything but the CRC itself
+ *   [1..4]   CRC-32 (zlib's, big-endian) of the whole image (up to its end marker: padding after
+ *            it is not covered) without the seal's chunk/segment/box, followed by payload bytes
+ *            [0] and [5..12] — everything but the CRC itself
  *   [5..8]   width in pixels, big-endian
  *   [9..12]  height in pixels, big-endian
  *
@@ -23,10 +24,10 @@ export interface ImageSize {
   height: number;
 }
 
-/** The CRC of `body` as the seal at `seal` covers it (`payload` is the seal's payload bytes). */
-export function sealedCrc(body: Uint8Array, seal: Pick<SealLocation, 'start' | 'end'>, payload: Uint8Array): number {
+/** The CRC of the image in `body[0, end)` as the seal at `seal` covers it (`payload` is the seal's payload bytes). */
+export function sealedCrc(body: Uint8Array, seal: Pick<SealLocation, 'start' | 'end'>, payload: Uint8Array, end: number): number {
   let crc = crc32(body.subarray(0, seal.start));
-  crc = crc32(body.subarray(seal.end), crc);
+  crc = crc32(body.subarray(seal.end, end), crc);
   crc = crc32(payload.subarray(0, 1), crc);
   return crc32(payload.subarray(5, SEAL_PAYLOAD_BYTES), crc);
 }
@@ -43,7 +44,7 @@ export function draftPayload(size: ImageSize): Buffer {
 /** Fills in the CRC of a file whose seal payload (drafted by `draftPayload`) is already in place. */
 export function stampSeal(file: Buffer, seal: SealLocation): Buffer {
   const payload = file.subarray(seal.payload, seal.payload + SEAL_PAYLOAD_BYTES);
-  payload.writeUInt32BE(sealedCrc(file, seal, payload), 1);
+  payload.writeUInt32BE(sealedCrc(file, seal, payload, file.length), 1);
   return file;
 }
 

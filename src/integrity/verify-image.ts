@@ -43,7 +43,7 @@ export function verifyImage(body: Uint8Array, format: OutputFormat): ImageVerdic
   // A seal version from the future: the structure is all this code can vouch for.
   if (!seal) return { ok: true, sealed: false };
   const payload = body.subarray(structure.seal.payload);
-  if (sealedCrc(body, structure.seal, payload) !== seal.crc) {
+  if (sealedCrc(body, structure.seal, payload, structure.end) !== seal.crc) {
     return { ok: false, damage: { kind: 'checksum', detail: 'the content does not match its embedded checksum' } };
   }
   return { ok: true, sealed: true, size: seal.size };

@@ -22,7 +22,6 @@ export function webpStructure(body: Uint8Array): StructureResult {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const riffEnd = 8 + view.getUint32(4, true);
   if (riffEnd > length) return damaged('truncated', `RIFF declares ${riffEnd} bytes, the file has ${length}`);
-  if (riffEnd < length) return damaged('structure', `${length - riffEnd} bytes after the RIFF data`);
   let seal: SealLocation | undefined;
   let image = false;
   let first = true;
@@ -46,7 +45,7 @@ export function webpStructure(body: Uint8Array): StructureResult {
     pos = end;
   }
   if (!image) return damaged('structure', 'no image data chunk');
-  return { ok: true, seal };
+  return { ok: true, seal, end: riffEnd };
 }
 
 /** A VP8 key frame: frame tag with the key-frame bit clear, then the start code 9d 01 2a. */
@@ -59,7 +58,7 @@ function fourCC(body: Uint8Array, at: number): string {
 }
 
 /**
- * `body` (a WebP with no seal, as an encoder wrote it) in the extended format with an empty seal
+ * `body` (a WebP with no seal, nothing after its RIFF data) in the extended format with an empty seal
  * chunk at the end, and the RIFF size fixed up.
  */
 export function insertWebpSeal(body: Buffer, payload: Buffer): { file: Buffer; seal: SealLocation } {

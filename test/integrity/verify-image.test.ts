@@ -114,17 +114,38 @@ describe('verifyImage', () => {
   it('reports the kind of damage: empty, format, truncated, structure, checksum', async () => {
     const png = all.find((s) => s.name === 'png')!.body;
     const sealed = sealImage(png, 'png', await sizeOf(png));
-    const withTrailer = Buffer.concat([sealed, Buffer.from('junk')]);
+    const badLength = Buffer.from(sealed);
+    badLength.writeUInt32BE(0xffffffff, 8);
     const kinds: Array<[Buffer, DamageKind]> = [
       [Buffer.alloc(0), 'empty'],
       [Buffer.from('<html>not found</html>'), 'format'],
       [sealed.subarray(0, 500), 'truncated'],
-      [withTrailer, 'structure'],
+      [badLength, 'structure'],
     ];
     for (const [body, kind] of kinds) expect(verifyImage(body, 'png')).toMatchObject({ ok: false, damage: { kind } });
     const unsealedFlip = Buffer.from(png);
     unsealedFlip[200] = unsealedFlip[200]! ^ 1;
     expect(verifyImage(unsealedFlip, 'png')).toMatchObject({ ok: false, damage: { kind: 'checksum', detail: expect.stringContaining('IDAT') } });
+  });
+
+  it('tolerates padding after the end of a JPEG, PNG or WebP (recovery tools leave it), never after AVIF boxes', async () => {
+    const padding = Buffer.concat([Buffer.alloc(300), Buffer.from('trailing junk')]);
+    for (const { name, format, body } of all) {
+      const size = await sizeOf(body);
+      const sealed = sealImage(body, format, size);
+      const padded = Buffer.concat([sealed, padding]);
+      if (format === 'avif') {
+        // Boxes tile the file: a zeroed region after them looks exactly like a wiped seal box.
+        expect(verifyImage(padded, format), name).toMatchObject({ ok: false, damage: { kind: 'structure' } });
+        continue;
+      }
+      expect(verifyImage(padded, format), name).toEqual({ ok: true, sealed: true, size });
+      expect(verifyImage(Buffer.concat([body, padding]), format), name).toEqual({ ok: true, sealed: false });
+      // Sealing a padded file drops the padding.
+      expect(sealImage(Buffer.concat([body, padding]), format, size).equals(sealed), name).toBe(true);
+      // The padding decodes away too: it is the same image.
+      expect(await sizeOf(padded), name).toEqual(size);
+    }
   });
 
   it('treats a seal of an unknown (future) version as no seal, so the structure still decides', async () => {
