@@ -100,8 +100,9 @@ Scan options:
                             as JSON Lines ("-" for stdout)
   --concurrency N           Records checked at once (default 32)
   --verify                  Read and check every stored variant for damage
-  --decode                  With --verify: also decode every variant in full
-                            (slower; finds nothing a checksum misses)
+  --decode                  Also decode every variant in full (implies --verify;
+                            slower; it adds to the checksum only for files
+                            written before checksums existed)
 
 ${OUTPUT}
 
