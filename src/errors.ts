@@ -61,6 +61,12 @@ export const ErrorCodes = {
   JOURNAL: 'RETHUMB_JOURNAL',
   /** A stored thumbnail is damaged (truncated, zeroed, its checksum does not match …): treated as a miss, then replaced. */
   STORE_CORRUPT: 'RETHUMB_STORE_CORRUPT',
+  /**
+   * A record's (or placeholder hints') `thumbhash` is not a ThumbHash: not base64, too short or
+   * long, or a header that does not match its length. It is ignored (the placeholder is the flat
+   * one) and reported as a failure with `source: 'thumbhash'`, never thrown.
+   */
+  INVALID_THUMBHASH: 'RETHUMB_INVALID_THUMBHASH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -324,6 +330,13 @@ export class StoreCorruptError extends RethumbError {
     this.key = key;
     this.variant = variant;
     this.damage = damage;
+  }
+}
+
+/** A `thumbhash` that cannot be drawn; reported beside a placeholder, never thrown by rethumb. */
+export class InvalidThumbHashError extends RethumbError {
+  constructor(why: string) {
+    super(ErrorCodes.INVALID_THUMBHASH, `Ignored the thumbhash: ${why}`);
   }
 }
 

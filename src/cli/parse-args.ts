@@ -50,6 +50,7 @@ const SPECS: Record<Command, Options> = {
     fallbacks: { type: 'string' },
     grace: { type: 'string' },
     verify: { type: 'boolean' },
+    hashes: { type: 'string' },
   },
   scan: { ...OUTPUT, list: { type: 'string' }, concurrency: { type: 'string' }, verify: { type: 'boolean' }, decode: { type: 'boolean' } },
   estimate: {
@@ -91,6 +92,8 @@ export interface RebuildArgs extends CommonArgs {
   graceMs: number;
   /** `--verify`: read and check stored entries, so damaged ones are rebuilt too. */
   verify: boolean;
+  /** `--hashes FILE`: each regenerated record's ThumbHash, as JSON Lines. */
+  hashes: string | undefined;
 }
 
 export interface ScanArgs extends CommonArgs {
@@ -149,6 +152,7 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
           fallbacks: str(values.fallbacks) ?? (report === undefined ? undefined : `${report.replace(/\.json$/i, '')}.fallbacks.jsonl`),
           graceMs: seconds('grace', values.grace, 10),
           verify: values.verify === true,
+          hashes: str(values.hashes),
         },
       };
     }

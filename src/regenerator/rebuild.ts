@@ -11,6 +11,7 @@ import { Priority } from '../scheduling/scheduler.js';
 import type { SourceFailure, ThumbRecord, Thumbnail } from '../types.js';
 import type { RegeneratorContext } from './context.js';
 import type { DeriveFailure } from './derive-variants.js';
+import { withHintsThumbHash } from './ignored-thumbhash.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
 import { restoreFromBackups } from './backup-stores.js';
 import { discardDamaged } from './discard-damaged.js';
@@ -136,7 +137,8 @@ async function rebuildOne(
   const checked = normalizeRecord(input);
   if (!checked.ok) {
     const failure: SourceFailure = { source: 'record', code: checked.error.code, message: checked.error.message };
-    return { record: input as ThumbRecord, key: checked.key, outcome: 'placeholder', reason: checked.error.code, failures: [failure], ...NOTHING_WRITTEN };
+    const failures = withHintsThumbHash([failure], checked.hints);
+    return { record: input as ThumbRecord, key: checked.key, outcome: 'placeholder', reason: checked.error.code, failures, ...NOTHING_WRITTEN };
   }
   const record = checked.value;
   const verify = typeof flags.verify === 'function' ? flags.verify(record.record) === true : flags.verify === true;
@@ -159,6 +161,7 @@ async function rebuildOne(
       written: regen.thumbnails.size,
       bytesDownloaded: regen.bytesDownloaded,
       bytesWritten: bodyBytes(regen.thumbnails),
+      ...(regen.thumbhash === undefined ? {} : { thumbhash: regen.thumbhash }),
     };
   }
   const why = { reason: regen.reason ?? ErrorCodes.DECODE_FAILED, failures: regen.failures };
@@ -168,9 +171,11 @@ async function rebuildOne(
   const { missing, damaged } = await storedState(ctx, record.key, flags.retryDegraded, verify, signal, !flags.onlyMissing);
   if (missing.length === 0) return { ...base, outcome: 'stored', ...NOTHING_WRITTEN };
   const derived = await engine.derive(record.key, missing, why, Priority.batch, signal);
+  if (derived.size > 0) return { ...base, outcome: 'derived', written: derived.size, bytesDownloaded: 0, bytesWritten: bodyBytes(derived) };
   // Nothing replaced the damaged entries: they must not stay where web servers serve them.
-  if (derived.size === 0 && damaged.length > 0) await discardDamaged(ctx, record.key, damaged, signal);
-  return { ...base, outcome: derived.size > 0 ? 'derived' : 'placeholder', written: derived.size, bytesDownloaded: 0, bytesWritten: bodyBytes(derived) };
+  if (damaged.length > 0) await discardDamaged(ctx, record.key, damaged, signal);
+  // Its placeholders will be drawn from the record's hints: say now if its ThumbHash cannot be.
+  return { ...base, failures: withHintsThumbHash(why.failures, record.hints), outcome: 'placeholder', ...NOTHING_WRITTEN };
 }
 
 /** Which variants a rebuild must (re)make, and which of those are damaged. */
