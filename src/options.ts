@@ -177,6 +177,17 @@ export interface RegeneratorOptions {
    * `ceil(cores / processes)`), or to another machine's count to test its configuration here.
    */
   cores?: number;
+  /**
+   * Check every entry read from the store (and from `backup` stores, and the surviving variant a
+   * stand-in is derived from) before using it: its structure, and the checksum sealed into every
+   * thumbnail rethumb writes. A damaged entry is a miss (a `storeError` with
+   * `RETHUMB_STORE_CORRUPT`), regenerated and overwritten. Entries without a seal (written before
+   * seals existed) are checked by structure, then by their header as before.
+   * @default true — a damaged file served is a broken image that caches keep for a year; the
+   * check costs one pass over the bytes (docs/integrity.md). Turn it off only to measure that
+   * cost, or for a store that verifies content itself.
+   */
+  verifyStored?: boolean;
 }
 
 export interface PerHostOptions {
@@ -264,6 +275,7 @@ export interface ResolvedOptions {
   /** Undefined means in-process (the regenerator supplies it: options cannot import upward). */
   readonly coordination: Coordination | undefined;
   readonly cores: number;
+  readonly verifyStored: boolean;
 }
 
 export const VERSION = '0.1.0';
@@ -290,6 +302,7 @@ export const DEFAULTS = Object.freeze({
   userAgent: `rethumb/${VERSION} (+https://github.com/rethumb/rethumb)`,
   memoryCacheBytes: 64 * 1024 * 1024,
   placeholderColor: '#e4e4e7',
+  verifyStored: true,
 });
 
 /** Default encoder quality per format. */
@@ -356,6 +369,7 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     placeholderColor: hexColor('placeholderColor', options.placeholderColor ?? DEFAULTS.placeholderColor),
     coordination: resolveCoordination(options.coordination),
     cores,
+    verifyStored: boolean('verifyStored', options.verifyStored ?? DEFAULTS.verifyStored),
   });
 }
 

@@ -20,10 +20,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { resolveOptions, type RegeneratorOptions } from '../options.js';
-import type { RebuildFlags } from '../regenerator/rebuild.js';
 import { FileStore } from '../storage/file-store.js';
 import type { ThumbRecord } from '../types.js';
-import type { RecordRunOptions, RecordRunner } from './record-runner.js';
+import type { JobFlags, RecordRunOptions, RecordRunner } from './record-runner.js';
 import { isCoordinationRequest } from './coordination-messages.js';
 import { CoordinationServer, type CoordinationSession } from './coordination-server.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.js';
@@ -33,7 +32,7 @@ export interface ProcessPoolOptions {
   processes: number;
   /** The regenerator of every worker. Its store must be a `FileStore` (workers open its root). */
   regenerator: RegeneratorOptions;
-  flags: Required<RebuildFlags>;
+  flags: JobFlags;
   /** Node options of each worker, e.g. V8 flags. @default process.execArgv — this process's */
   execArgv?: readonly string[];
   /**
@@ -115,7 +114,7 @@ export class ProcessPool implements RecordRunner {
     }
   }
 
-  async rebuild(records: AsyncIterable<ThumbRecord>, { onRecord, signal }: RecordRunOptions): Promise<void> {
+  async rebuild(records: AsyncIterable<ThumbRecord>, { onRecord, verify, signal }: RecordRunOptions): Promise<void> {
     this.#onRecord = onRecord;
     for (let slot = 0; slot < this.#options.processes; slot += 1) this.#spawn(slot);
     const onAbort = (): void => {
@@ -158,7 +157,7 @@ export class ProcessPool implements RecordRunner {
         if (!worker.live || worker.closing || this.#aborted) this.#retry.unshift(next);
         else {
           worker.inFlight.set(next.id, next);
-          send(worker, { t: 'record', id: next.id, record: next.record });
+          send(worker, { t: 'record', id: next.id, record: next.record, verify: verify?.(next.record) ?? false });
         }
       }
     } finally {

@@ -10,6 +10,8 @@ import type { ThumbRecord } from '../types.js';
 export interface RecordRunOptions {
   /** Called once per finished record, with the very record object the input yielded. */
   onRecord: (result: RecordResult) => void;
+  /** Whether a record's stored entries are read and checked rather than only stat'ed (`rebuild()`'s `verify`). @default none are */
+  verify?: (record: ThumbRecord) => boolean;
   /** Abandon records in flight (they are not reported). */
   signal?: AbortSignal;
 }
@@ -23,12 +25,15 @@ export interface RecordRunner {
   close(): Promise<void>;
 }
 
+/** How a job treats what is already stored, but the per-record `verify` (see `RecordRunOptions`). */
+export type JobFlags = Omit<Required<RebuildFlags>, 'verify'>;
+
 /** `regen.rebuild()` as a runner: the records are rebuilt in this process. */
-export function inProcessRunner(regen: Regenerator, flags: Required<RebuildFlags>): RecordRunner {
+export function inProcessRunner(regen: Regenerator, flags: JobFlags): RecordRunner {
   return {
     variants: regen.variants,
-    rebuild: async (records, { onRecord, signal }) => {
-      await regen.rebuild(records, { ...flags, onRecord, maxReportedFallbacks: 0, ...(signal ? { signal } : {}) });
+    rebuild: async (records, { onRecord, verify, signal }) => {
+      await regen.rebuild(records, { ...flags, verify: verify ?? false, onRecord, maxReportedFallbacks: 0, ...(signal ? { signal } : {}) });
     },
     close: () => regen.close(),
   };

@@ -46,12 +46,12 @@ function start(config: WorkerConfig): void {
   }
 }
 
-function rebuild(id: number, record: unknown): void {
+function rebuild(id: number, record: unknown, verify: boolean): void {
   if (!regen || !flags) {
     send({ t: 'failed', id, error: 'a record arrived before `start`' });
     return;
   }
-  regen.rebuildRecord(record as ThumbRecord, { ...flags, signal: abandon.signal }).then(
+  regen.rebuildRecord(record as ThumbRecord, { ...flags, verify, signal: abandon.signal }).then(
     ({ record: _sent, ...result }) => send({ t: 'result', id, result }),
     (error: unknown) => send(abandon.signal.aborted ? { t: 'abandoned', id } : { t: 'failed', id, error: String((error as Error)?.stack ?? error) }),
   );
@@ -73,7 +73,7 @@ process.on('message', (message: ToWorker) => {
     case 'start':
       return start(message.config);
     case 'record':
-      return rebuild(message.id, message.record);
+      return rebuild(message.id, message.record, message.verify);
     case 'abort':
       return abandon.abort();
     case 'close':

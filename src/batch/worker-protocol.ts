@@ -3,9 +3,9 @@
  * `record-worker.ts`), over the `child_process.fork` channel. Plain JSON values only.
  */
 import type { RegeneratorOptions } from '../options.js';
-import type { RebuildFlags } from '../regenerator/rebuild.js';
 import type { RecordResult } from '../regenerator/rebuild-types.js';
 import type { CoordinationReply, CoordinationRequest } from './coordination-messages.js';
+import type { JobFlags } from './record-runner.js';
 
 /**
  * What a worker needs to build its regenerator: the options, with the FileStore as its root
@@ -14,7 +14,7 @@ import type { CoordinationReply, CoordinationRequest } from './coordination-mess
 export interface WorkerConfig {
   storeRoot: string;
   regenerator: Omit<RegeneratorOptions, 'store' | 'backup' | 'coordination'>;
-  flags: Required<RebuildFlags>;
+  flags: JobFlags;
 }
 
 /** A record's result without the record (the parent keeps the record it sent). */
@@ -23,8 +23,8 @@ export type WorkerResult = Omit<RecordResult, 'record'>;
 export type ToWorker =
   /** Build the regenerator; answered by `ready` (or `fatal`). */
   | { t: 'start'; config: WorkerConfig }
-  /** Rebuild one record; answered by `result`, `abandoned` or `failed` with the same id. */
-  | { t: 'record'; id: number; record: unknown }
+  /** Rebuild one record (`verify`: check its stored entries); answered by `result`, `abandoned` or `failed` with the same id. */
+  | { t: 'record'; id: number; record: unknown; verify: boolean }
   /** Abandon every record in flight (each is answered `abandoned`). */
   | { t: 'abort' }
   /** Close the regenerator and exit. */

@@ -51,10 +51,11 @@ const SPECS: Record<Command, Options> = {
     report: { type: 'string' },
     fallbacks: { type: 'string' },
     grace: { type: 'string' },
+    verify: { type: 'boolean' },
     hashes: { type: 'string' },
     processes: { type: 'string' },
   },
-  scan: { ...OUTPUT, list: { type: 'string' }, concurrency: { type: 'string' } },
+  scan: { ...OUTPUT, list: { type: 'string' }, concurrency: { type: 'string' }, verify: { type: 'boolean' }, decode: { type: 'boolean' } },
   estimate: {
     ...OUTPUT,
     ...FETCH,
@@ -94,6 +95,8 @@ export interface RebuildArgs extends CommonArgs {
   report: string | undefined;
   fallbacks: string | undefined;
   graceMs: number;
+  /** `--verify`: read and check stored entries, so damaged ones are rebuilt too. */
+  verify: boolean;
   /** `--hashes FILE`: each regenerated record's ThumbHash, as JSON Lines. */
   hashes: string | undefined;
   /** `--processes`: worker processes; undefined for the default from the cores. */
@@ -103,6 +106,10 @@ export interface RebuildArgs extends CommonArgs {
 export interface ScanArgs extends CommonArgs {
   list: string | undefined;
   concurrency: number | undefined;
+  /** `--verify` (or `--decode`): read and check every stored variant. */
+  verify: boolean;
+  /** `--decode`: decode every stored variant in full too. */
+  decode: boolean;
 }
 
 export interface EstimateArgs extends CommonArgs {
@@ -151,13 +158,23 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
           report,
           fallbacks: str(values.fallbacks) ?? (report === undefined ? undefined : `${report.replace(/\.json$/i, '')}.fallbacks.jsonl`),
           graceMs: seconds('grace', values.grace, 10),
+          verify: values.verify === true,
           hashes: str(values.hashes),
           processes: count('processes', values.processes, MAX_PROCESSES),
         },
       };
     }
     case 'scan':
-      return { kind: 'scan', args: { ...common, list: str(values.list), concurrency: int('concurrency', values.concurrency) } };
+      return {
+        kind: 'scan',
+        args: {
+          ...common,
+          list: str(values.list),
+          concurrency: int('concurrency', values.concurrency),
+          verify: values.verify === true || values.decode === true,
+          decode: values.decode === true,
+        },
+      };
     case 'estimate':
       if (common.manifest === '-') throw new UsageError('`estimate` reads the manifest twice: pass a file, not stdin');
       return {
