@@ -4,10 +4,11 @@
  * the same thumbnails and report as one process, one journal that resumes after SIGKILL of the
  * parent or of a worker, Ctrl-C handled by the parent, and never more than the per-host cap.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/storage/file-store.js';
+import { damage } from '../helpers/damage.js';
 import { decode } from '../helpers/images.js';
 import { until } from '../regenerator/support.js';
 import { fixture, type Fixture } from './fixture.js';
@@ -220,5 +221,37 @@ describe('rethumb rebuild --processes 2', () => {
     await expectComplete(f, join(f.dir, 'report.fallbacks.jsonl'));
     await expectJournaledOnce(f);
     for (const r of f.records) expect(f.origin.hits(r.path)).toBeLessThanOrEqual(2);
+  }, TEST_MS);
+
+  it('checks stored entries in the workers: --verify heals damage, and so does a scan --verify list', async () => {
+    const f = await setup(14, 0);
+    expect((await runCli(['rebuild', f.manifest, ...args(f), '--processes', '2'], RUN)).code).toBe(0);
+    const spoil = async (key: string, variant: string): Promise<void> => {
+      const file = join(f.out, key, `${variant}.webp`);
+      await writeFile(file, damage('flipped byte', await readFile(file), 'webp', Buffer.from('not an image')));
+    };
+    await spoil('r/0', 'large');
+    await spoil('r/5', 'small');
+    f.origin.resetCounts();
+    const verified = await runCli(['rebuild', f.manifest, ...args(f).filter((a) => a !== '--quiet'), '--processes', '2', '--verify', '--json'], RUN);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(JSON.parse(verified.stdout.trim().split('\n').at(-1)!)).toMatchObject({ counts: { regenerated: 2 } });
+    expect(f.origin.hits()).toBe(2);
+
+    // A list from scan --verify marks its records damaged: only those are read and checked.
+    await spoil('r/1', 'small');
+    const list = join(f.dir, 'damaged.jsonl');
+    const scanArgs = args(f).filter((a, i, all) => !['--allow-host', '--per-host', '--quiet'].includes(a) && !['--allow-host', '--per-host'].includes(all[i - 1]!));
+    expect((await runCli(['scan', f.manifest, ...scanArgs, '--verify', '--list', list], RUN)).code).toBe(0);
+    // The damaged one, and the gone ones (missing).
+    expect((await readJsonLinesFile<{ key: string }>(list)).map((r) => r.key).sort()).toEqual(['r/1', 'r/10', 'r/3']);
+    f.origin.resetCounts();
+    const repaired = await runCli(['rebuild', list, ...args(f).filter((a) => a !== '--quiet'), '--processes', '2', '--json'], RUN);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    // The gone ones are on hold (their 404 is remembered): only the damaged one is fetched.
+    expect(JSON.parse(repaired.stdout.trim().split('\n').at(-1)!)).toMatchObject({ total: 3, counts: { regenerated: 1, placeholder: 2 } });
+    expect(f.origin.hits()).toBe(1);
+    const after = await runCli(['scan', f.manifest, ...scanArgs, '--verify', '--json'], RUN);
+    expect(JSON.parse(after.stdout.trim())).toMatchObject({ counts: { damaged: 0 }, variantsDamaged: 0 });
   }, TEST_MS);
 });
