@@ -8,3 +8,4 @@ export { enqueueManifest, type EnqueueManifestOptions, type RebuildJobData } fro
 export { createWorker, type CreateWorkerOptions, type WorkerRegenerator } from './create-worker.js';
 export { collectReport, type CollectReportOptions, type QueueReport, type FailedJob } from './collect-report.js';
 export { jobIdFor } from './job-id.js';
+export { createFleetCoordination, type FleetCoordination, type FleetCoordinationOptions } from './fleet-coordination.js';
