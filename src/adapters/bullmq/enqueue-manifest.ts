@@ -3,10 +3,13 @@ import type { JobsOptions, Queue } from 'bullmq';
 import { AbortedError, ConfigError } from '../../errors.js';
 import type { ThumbRecord } from '../../types.js';
 import { jobIdFor } from './job-id.js';
+import { doneBits, summaryKeys } from './report-summary.js';
 
 /** The data of one rethumb job. */
 export interface RebuildJobData {
   record: ThumbRecord;
+  /** The record's position in the manifest (0-based): its bit in the queue's running report. */
+  index?: number;
 }
 
 export interface EnqueueManifestOptions {
@@ -19,8 +22,10 @@ export interface EnqueueManifestOptions {
   jobName?: string;
   /**
    * Options for every job. `jobId` is always the record's (see `jobIdFor`).
-   * @default { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: false, removeOnFail: false }
-   *   — completed jobs are kept because their return values are the report (`collectReport`).
+   * @default { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: false }
+   *   — a worker folds each result into the queue's running report before its job completes,
+   *   so completed jobs are removed at once (Redis stays small at a million records); failed
+   *   jobs are kept for `collectReport`'s `failed` list.
    */
   jobOptions?: Omit<JobsOptions, 'jobId'>;
   /** Stop enqueuing; batches already added stay. */
@@ -30,14 +35,17 @@ export interface EnqueueManifestOptions {
 const DEFAULT_JOB_OPTIONS: JobsOptions = Object.freeze({
   attempts: 3,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: false,
+  removeOnComplete: true,
   removeOnFail: false,
 });
 
 /**
  * Adds one job per record, `batchSize` at a time, reading the manifest lazily (so a million
  * records never sit in memory). Resolves with the number of records read. A record already
- * queued (same key) is not added twice: BullMQ ignores an id it holds.
+ * queued (same key) is not added twice: BullMQ ignores an id it holds; a record already done
+ * (its manifest index is in the queue's running report) is skipped, so enqueuing the same
+ * manifest again after a crash adds only what is left. One manifest per queue: indexes are
+ * positions in it.
  */
 export async function enqueueManifest(
   queue: Queue,
@@ -48,17 +56,20 @@ export async function enqueueManifest(
   if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new ConfigError('batchSize', 'an integer from 1 to 10000', batchSize);
   if (typeof jobName !== 'string' || jobName.length === 0) throw new ConfigError('jobName', 'a non-empty string', jobName);
   const opts = { ...DEFAULT_JOB_OPTIONS, ...jobOptions };
-  let batch: Array<{ name: string; data: RebuildJobData; opts: JobsOptions }> = [];
+  const keys = summaryKeys(queue.qualifiedName);
+  let batch: Array<{ name: string; data: Required<RebuildJobData>; opts: JobsOptions }> = [];
   let count = 0;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const jobs = batch;
     batch = [];
-    await queue.addBulk(jobs);
+    const done = await doneBits(await queue.client, keys, jobs.map((job) => job.data.index));
+    const left = jobs.filter((_, i) => !done[i]);
+    if (left.length > 0) await queue.addBulk(left);
   };
   for await (const record of records) {
     if (signal?.aborted) throw new AbortedError(signal.reason);
-    batch.push({ name: jobName, data: { record }, opts: { ...opts, jobId: jobIdFor(record) } });
+    batch.push({ name: jobName, data: { record, index: count }, opts: { ...opts, jobId: jobIdFor(record) } });
     count += 1;
     if (batch.length >= batchSize) await flush();
   }
