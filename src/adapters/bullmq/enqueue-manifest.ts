@@ -3,7 +3,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import { AbortedError, ConfigError } from '../../errors.js';
 import type { ThumbRecord } from '../../types.js';
 import { jobIdFor } from './job-id.js';
-import { doneBits, summaryKeys } from './report-summary.js';
+import { doneSlots, MAX_INDEX, summaryKeys } from './report-summary.js';
 
 /** The data of one rethumb job. */
 export interface RebuildJobData {
@@ -43,9 +43,10 @@ const DEFAULT_JOB_OPTIONS: JobsOptions = Object.freeze({
  * Adds one job per record, `batchSize` at a time, reading the manifest lazily (so a million
  * records never sit in memory). Resolves with the number of records read. A record already
  * queued (same key) is not added twice: BullMQ ignores an id it holds; a record already done
- * (its manifest index is in the queue's running report) is skipped, so enqueuing the same
- * manifest again after a crash adds only what is left. One manifest per queue: indexes are
- * positions in it.
+ * (folded into the queue's running report) is skipped, so enqueuing the same manifest again
+ * after a crash adds only what is left. One manifest per queue (a record's index is its
+ * position in the manifest): a different manifest in a queue that already reported on one is
+ * refused with `RETHUMB_CONFIG` — use a new queue, or `queue.obliterate()` the old one.
  */
 export async function enqueueManifest(
   queue: Queue,
@@ -63,12 +64,18 @@ export async function enqueueManifest(
     if (batch.length === 0) return;
     const jobs = batch;
     batch = [];
-    const done = await doneBits(await queue.client, keys, jobs.map((job) => job.data.index));
-    const left = jobs.filter((_, i) => !done[i]);
+    const slots = await doneSlots(await queue.client, keys, jobs.map((job) => ({ index: job.data.index, jobId: job.opts.jobId as string })));
+    const other = slots.indexOf('other');
+    if (other >= 0) {
+      const index = jobs[other]?.data.index;
+      throw new ConfigError('queue', `a queue for this manifest only: record ${index} of its report is another record's (a different manifest was enqueued here; use a new queue or obliterate this one)`, queue.name);
+    }
+    const left = jobs.filter((_, i) => slots[i] === 'free');
     if (left.length > 0) await queue.addBulk(left);
   };
   for await (const record of records) {
     if (signal?.aborted) throw new AbortedError(signal.reason);
+    if (count > MAX_INDEX) throw new ConfigError('records', `at most ${MAX_INDEX + 1} records per queue`, count + 1);
     batch.push({ name: jobName, data: { record, index: count }, opts: { ...opts, jobId: jobIdFor(record) } });
     count += 1;
     if (batch.length >= batchSize) await flush();

@@ -5,13 +5,15 @@
  * - `summary` (hash): total, a count per outcome, bytes, fallbacks dropped, first start and
  *   last finish;
  * - `fallbacks` (list): the first `maxReportedFallbacks` fallen-back results (JSON);
- * - `done` (bitmap): one bit per manifest index, set by the fold.
+ * - `done` (string): 4 bytes per manifest index, the record's mark (4 characters of its job
+ *   id, itself a hash of its key), written by the fold: 4 MB per million records.
  *
- * The fold is one Lua script that sets the record's bit and adds its result only if the bit
- * was clear: a worker SIGKILLed after folding but before completing its job leaves a stalled
- * job that runs again, and its second fold changes nothing, so the report stays exact. The
- * same bits let `enqueueManifest` skip records already done when a manifest is enqueued again.
- * Jobs without an index (enqueued by hand) are remembered by id in a set instead.
+ * The fold is one Lua script that writes the record's mark and adds its result only if its
+ * slot was empty: a worker SIGKILLed after folding but before completing its job leaves a
+ * stalled job that runs again, and its second fold changes nothing, so the report stays exact.
+ * The marks also let `enqueueManifest` skip records already done when the same manifest is
+ * enqueued again, and refuse a different manifest in a queue that holds one (its records would
+ * take the same indexes). Jobs without an index (added by hand) are remembered by id in a set.
  */
 import type { RedisClient } from 'bullmq';
 import type { RecordOutcome, RecordResult } from '../../regenerator/rebuild-types.js';
@@ -19,20 +21,28 @@ import { runScript, type Script } from './redis-scripts.js';
 
 const OUTCOMES: readonly RecordOutcome[] = ['stored', 'regenerated', 'mirror', 'derived', 'placeholder'];
 
+/** An empty slot of `done` (SETRANGE pads with zero bytes). */
+const EMPTY_SLOT = '\\0\\0\\0\\0';
+
 /**
  * KEYS: summary, done, fallbacks, doneIds. ARGV: index (-1: none), jobId, outcome,
  * bytesDownloaded, bytesWritten, fallback JSON ('' when not a fallback), maxFallbacks,
- * startedAt, finishedAt. Returns 1 when folded, 0 when this record was folded before.
+ * startedAt, finishedAt, mark. Returns 1 when folded, 0 when this record was folded before.
  */
 const FOLD: Script = {
   name: 'rethumbFoldResult',
   keys: 4,
   lua: `
 local index = tonumber(ARGV[1])
-local first
-if index >= 0 then first = redis.call('SETBIT', KEYS[2], index, 1) == 0
-else first = redis.call('SADD', KEYS[4], ARGV[2]) == 1 end
-if not first then return 0 end
+if index >= 0 then
+  local at = index * 4
+  local slot = redis.call('GETRANGE', KEYS[2], at, at + 3)
+  if slot == ARGV[10] then return 0 end
+  -- Another record's mark (a second manifest added by hand): counted, its slot left alone.
+  if slot == '' or slot == '${EMPTY_SLOT}' then redis.call('SETRANGE', KEYS[2], at, ARGV[10]) end
+elseif redis.call('SADD', KEYS[4], ARGV[2]) == 0 then
+  return 0
+end
 redis.call('HINCRBY', KEYS[1], 'total', 1)
 redis.call('HINCRBY', KEYS[1], 'count:' .. ARGV[3], 1)
 redis.call('HINCRBY', KEYS[1], 'bytesDownloaded', ARGV[4])
@@ -49,16 +59,31 @@ return 1
 `,
 };
 
-/** KEYS: done. ARGV: index… Returns one bit per index. */
-const DONE_BITS: Script = {
-  name: 'rethumbDoneBits',
+/** KEYS: done. ARGV: index, mark, index, mark… Returns per record 0 (free), 1 (done: same mark), 2 (another record's). */
+const SLOTS: Script = {
+  name: 'rethumbDoneSlots',
   keys: 1,
   lua: `
-local bits = {}
-for i = 1, #ARGV do bits[i] = redis.call('GETBIT', KEYS[1], ARGV[i]) end
-return bits
+local states = {}
+for i = 1, #ARGV, 2 do
+  local at = tonumber(ARGV[i]) * 4
+  local slot = redis.call('GETRANGE', KEYS[1], at, at + 3)
+  if slot == '' or slot == '${EMPTY_SLOT}' then states[#states + 1] = 0
+  elseif slot == ARGV[i + 1] then states[#states + 1] = 1
+  else states[#states + 1] = 2 end
+end
+return states
 `,
 };
+
+/** Most manifest indexes a queue's report holds (Redis strings end at 512 MB). */
+export const MAX_INDEX = 512 * 1024 * 1024 / 4 - 1;
+
+/** A record's 4-character mark in `done`: part of its job id (a hash of its key, see `jobIdFor`). */
+export function markOf(jobId: string): string {
+  const hash = jobId.startsWith('rethumb-') ? jobId.slice(8) : jobId;
+  return hash.padEnd(4, '.').slice(0, 4);
+}
 
 export interface SummaryKeys {
   summary: string;
@@ -97,15 +122,18 @@ export async function foldResult(client: RedisClient, keys: SummaryKeys, input: 
     input.maxFallbacks,
     Math.round(input.startedAt),
     Math.round(input.finishedAt),
+    markOf(input.jobId),
   ]);
   return Number(folded) === 1;
 }
 
-/** Which of `indexes` are done (folded). */
-export async function doneBits(client: RedisClient, keys: SummaryKeys, indexes: readonly number[]): Promise<boolean[]> {
-  if (indexes.length === 0) return [];
-  const bits = await runScript<number[]>(client, DONE_BITS, [keys.done], indexes);
-  return bits.map((bit) => Number(bit) === 1);
+export type SlotState = 'free' | 'done' | 'other';
+
+/** For each record (its index and job id): free, done (folded), or held by another record. */
+export async function doneSlots(client: RedisClient, keys: SummaryKeys, records: ReadonlyArray<{ index: number; jobId: string }>): Promise<SlotState[]> {
+  if (records.length === 0) return [];
+  const states = await runScript<number[]>(client, SLOTS, [keys.done], records.flatMap((r) => [r.index, markOf(r.jobId)]));
+  return states.map((state) => (Number(state) === 1 ? 'done' : Number(state) === 2 ? 'other' : 'free'));
 }
 
 export interface Summary {
