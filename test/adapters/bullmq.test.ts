@@ -244,6 +244,27 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
     workers.push(createWorker(fleet, { connection: connection(), queueName: 'q', workerOptions: { autorun: false } }));
   });
 
+  it('maxQueued: enqueuing waits for workers, so Redis never holds more than that many waiting jobs', async () => {
+    const queue = newQueue();
+    const records = Array.from({ length: 12 }, (_, i) => ({ key: `q/${i}`, url: `http://127.0.0.1:9/${i}.jpg` }));
+    let resolved = false;
+    const enqueuing = enqueueManifest(queue, records, { batchSize: 2, maxQueued: 4 }).then((n) => ((resolved = true), n));
+    expect(await until(async () => (await queue.count()) === 4, 5_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(resolved).toBe(false);
+    expect(await queue.count()).toBe(4);
+    // A worker (its rebuild stubbed: this is about the queue) drains it, and the rest comes in.
+    let most = 0;
+    const stub = { coordination: 'redis', rebuildRecord: async (record: ThumbRecord) => ({ record, key: String(record.key), outcome: 'stored' as const, written: 0, bytesDownloaded: 0, bytesWritten: 0 }) };
+    const worker = createWorker(stub, { connection: connection(), queueName: queue.name, concurrency: 2, onResult: () => void queue.count().then((n) => (most = Math.max(most, n))) });
+    workers.push(worker);
+    expect(await enqueuing).toBe(12);
+    expect(await allFinished(queue, 12)).toBe(true);
+    expect(most).toBeLessThanOrEqual(4);
+    expect((await collectReport(queue)).report.counts.stored).toBe(12);
+    await expect(enqueueManifest(queue, [], { maxQueued: 0 })).rejects.toMatchObject({ code: ErrorCodes.CONFIG, option: 'maxQueued' });
+  });
+
   it('the running report counts a record once, even when its job runs again after a crash', async () => {
     const queue = newQueue();
     const client = await queue.client;

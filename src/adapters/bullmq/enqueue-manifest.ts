@@ -1,4 +1,5 @@
 /** Streams a manifest (any iterable or async iterable of records) into a BullMQ queue in `addBulk` batches. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsOptions, Queue } from 'bullmq';
 import { AbortedError, ConfigError } from '../../errors.js';
 import type { ThumbRecord } from '../../types.js';
@@ -28,6 +29,13 @@ export interface EnqueueManifestOptions {
    *   jobs are kept for `collectReport`'s `failed` list.
    */
   jobOptions?: Omit<JobsOptions, 'jobId'>;
+  /**
+   * Most jobs waiting in the queue at once: past it, enqueuing waits for workers to take jobs
+   * (it then runs alongside them, and resolves when the last record is queued). Each queued job
+   * costs Redis about 1 KB (`npm run bench`), so a million queued records hold ~1 GB.
+   * @default Infinity — everything is queued at once, as before; set e.g. 50_000 for ~50 MB.
+   */
+  maxQueued?: number;
   /** Stop enqueuing; batches already added stay. */
   signal?: AbortSignal;
 }
@@ -53,7 +61,8 @@ export async function enqueueManifest(
   records: Iterable<ThumbRecord> | AsyncIterable<ThumbRecord>,
   options: EnqueueManifestOptions = {},
 ): Promise<number> {
-  const { batchSize = 500, jobName = 'rebuild', jobOptions, signal } = options;
+  const { batchSize = 500, jobName = 'rebuild', jobOptions, signal, maxQueued = Number.POSITIVE_INFINITY } = options;
+  if (!(maxQueued === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxQueued) && maxQueued >= 1))) throw new ConfigError('maxQueued', 'an integer ≥ 1 or Infinity', maxQueued);
   if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new ConfigError('batchSize', 'an integer from 1 to 10000', batchSize);
   if (typeof jobName !== 'string' || jobName.length === 0) throw new ConfigError('jobName', 'a non-empty string', jobName);
   const opts = { ...DEFAULT_JOB_OPTIONS, ...jobOptions };
@@ -71,7 +80,14 @@ export async function enqueueManifest(
       throw new ConfigError('queue', `a queue for this manifest only: record ${index} of its report is another record's (a different manifest was enqueued here; use a new queue or obliterate this one)`, queue.name);
     }
     const left = jobs.filter((_, i) => slots[i] === 'free');
-    if (left.length > 0) await queue.addBulk(left);
+    if (left.length === 0) return;
+    // Back-pressure: Redis holds at most about `maxQueued` waiting jobs (checked every 200 ms).
+    while (maxQueued !== Number.POSITIVE_INFINITY && (await queue.count()) + left.length > Math.max(maxQueued, left.length)) {
+      await sleep(200, undefined, signal ? { signal } : {}).catch(() => {
+        throw new AbortedError(signal?.reason);
+      });
+    }
+    await queue.addBulk(left);
   };
   for await (const record of records) {
     if (signal?.aborted) throw new AbortedError(signal.reason);
