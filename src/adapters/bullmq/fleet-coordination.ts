@@ -71,6 +71,8 @@ export function createFleetCoordination(options: FleetCoordinationOptions): Flee
   if (prefix.includes('{') || prefix.includes('}')) throw new ConfigError('prefix', 'a prefix without `{` or `}` (rethumb adds its own hash tags)', prefix);
   const leaseMs = options.leaseMs === undefined ? undefined : integer('leaseMs', options.leaseMs, 300, 3_600_000);
 
+  // BullMQ's own connection class (its options object since 5.38, hence the peer range): the same
+  // `connection` as the queue and workers, whatever the driver behind it.
   const redis = new RedisConnection(connection, { shared: isRedisInstance(connection), blocking: false });
   // Errors reach callers as failed commands; an unhandled 'error' event must not crash the worker.
   redis.on('error', () => {});
