@@ -316,6 +316,10 @@ describe.skipIf(!binary || !existsSync(DIST))('rethumb/bullmq: a fleet of four w
     expect(server.maxInFlight).toBeLessThanOrEqual(CAP);
     const reasons = new Map(report.fallbacks.map((f) => [f.key, f.reason]));
     expect(reasons.get('bad/404')).toBe(ErrorCodes.HTTP_STATUS);
+    // No capacity leaked: the killed worker's permits expired with their leases.
+    const client = await queue.client;
+    const leases = `fleet-kill-${process.pid}:host:{${server.host}}:leases`;
+    expect(await until(async () => (await client.zcard(leases)) === 0, 5_000)).toBe(true);
   }, 120_000);
 });
 
