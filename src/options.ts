@@ -160,6 +160,17 @@ export interface RegeneratorOptions {
    */
   placeholderColor?: string;
   /**
+   * Check every entry read from the store (and from `backup` stores, and the surviving variant a
+   * stand-in is derived from) before using it: its structure, and the checksum sealed into every
+   * thumbnail rethumb writes. A damaged entry is a miss (a `storeError` with
+   * `RETHUMB_STORE_CORRUPT`), regenerated and overwritten. Entries without a seal (written before
+   * seals existed) are checked by structure, then by their header as before.
+   * @default true — a damaged file served is a broken image that caches keep for a year; the
+   * check costs one pass over the bytes (docs/integrity.md). Turn it off only to measure that
+   * cost, or for a store that verifies content itself.
+   */
+  verifyStored?: boolean;
+  /**
    * Who shares this regenerator's politeness: the per-host cap and its slow start, `Retry-After`
    * pauses, circuit breakers and the negative cache. Processes downloading for the same job must
    * share one, so the origin sees one polite client, not one per process: for BullMQ workers,
@@ -252,6 +263,7 @@ export interface ResolvedOptions {
   readonly userAgent: string;
   readonly memoryCacheBytes: number;
   readonly placeholderColor: string;
+  readonly verifyStored: boolean;
   /** Undefined means in-process (the regenerator supplies it: options cannot import upward). */
   readonly coordination: Coordination | undefined;
 }
@@ -280,6 +292,7 @@ export const DEFAULTS = Object.freeze({
   userAgent: `rethumb/${VERSION} (+https://github.com/rethumb/rethumb)`,
   memoryCacheBytes: 64 * 1024 * 1024,
   placeholderColor: '#e4e4e7',
+  verifyStored: true,
 });
 
 /** Default encoder quality per format. */
@@ -340,6 +353,7 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     userAgent: nonEmptyString('userAgent', options.userAgent ?? DEFAULTS.userAgent),
     memoryCacheBytes: integer('memoryCacheBytes', options.memoryCacheBytes ?? DEFAULTS.memoryCacheBytes, 0, 2 ** 40),
     placeholderColor: hexColor('placeholderColor', options.placeholderColor ?? DEFAULTS.placeholderColor),
+    verifyStored: boolean('verifyStored', options.verifyStored ?? DEFAULTS.verifyStored),
     coordination: resolveCoordination(options.coordination),
   });
 }
