@@ -162,6 +162,17 @@ export interface RegeneratorOptions {
    */
   placeholderColor?: string;
   /**
+   * Check every entry read from the store (and from `backup` stores, and the surviving variant a
+   * stand-in is derived from) before using it: its structure, and the checksum sealed into every
+   * thumbnail rethumb writes. A damaged entry is a miss (a `storeError` with
+   * `RETHUMB_STORE_CORRUPT`), regenerated and overwritten. Entries without a seal (written before
+   * seals existed) are checked by structure, then by their header as before.
+   * @default true — a damaged file served is a broken image that caches keep for a year; the
+   * check costs one pass over the bytes (docs/integrity.md). Turn it off only to measure that
+   * cost, or for a store that verifies content itself.
+   */
+  verifyStored?: boolean;
+  /**
    * Who shares this regenerator's politeness: the per-host cap and its slow start, `Retry-After`
    * pauses, circuit breakers and the negative cache. Processes downloading for the same job must
    * share one, so the origin sees one polite client, not one per process: for BullMQ workers,
@@ -177,17 +188,6 @@ export interface RegeneratorOptions {
    * `ceil(cores / processes)`), or to another machine's count to test its configuration here.
    */
   cores?: number;
-  /**
-   * Check every entry read from the store (and from `backup` stores, and the surviving variant a
-   * stand-in is derived from) before using it: its structure, and the checksum sealed into every
-   * thumbnail rethumb writes. A damaged entry is a miss (a `storeError` with
-   * `RETHUMB_STORE_CORRUPT`), regenerated and overwritten. Entries without a seal (written before
-   * seals existed) are checked by structure, then by their header as before.
-   * @default true — a damaged file served is a broken image that caches keep for a year; the
-   * check costs one pass over the bytes (docs/integrity.md). Turn it off only to measure that
-   * cost, or for a store that verifies content itself.
-   */
-  verifyStored?: boolean;
 }
 
 export interface PerHostOptions {
@@ -272,10 +272,10 @@ export interface ResolvedOptions {
   readonly userAgent: string;
   readonly memoryCacheBytes: number;
   readonly placeholderColor: string;
+  readonly verifyStored: boolean;
   /** Undefined means in-process (the regenerator supplies it: options cannot import upward). */
   readonly coordination: Coordination | undefined;
   readonly cores: number;
-  readonly verifyStored: boolean;
 }
 
 export const VERSION = '0.1.0';
@@ -367,9 +367,9 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     userAgent: nonEmptyString('userAgent', options.userAgent ?? DEFAULTS.userAgent),
     memoryCacheBytes: integer('memoryCacheBytes', options.memoryCacheBytes ?? DEFAULTS.memoryCacheBytes, 0, 2 ** 40),
     placeholderColor: hexColor('placeholderColor', options.placeholderColor ?? DEFAULTS.placeholderColor),
+    verifyStored: boolean('verifyStored', options.verifyStored ?? DEFAULTS.verifyStored),
     coordination: resolveCoordination(options.coordination),
     cores,
-    verifyStored: boolean('verifyStored', options.verifyStored ?? DEFAULTS.verifyStored),
   });
 }
 
