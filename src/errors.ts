@@ -233,9 +233,12 @@ export class NotAnImageError extends RethumbError {
 
 export class UnsupportedFormatError extends RethumbError {
   readonly format: string;
-  constructor(url: string | undefined, format: string, hint = '') {
+  /** The option that would accept this format (`allowSvg`), when one would: a refusal by configuration. */
+  readonly refusedBy: string | undefined;
+  constructor(url: string | undefined, format: string, hint = '', refusedBy?: string) {
     super(ErrorCodes.UNSUPPORTED_FORMAT, `${url ? truncateUrl(url) : 'source'}: image format \`${format}\` is not accepted${hint}`, { url });
     this.format = format;
+    this.refusedBy = refusedBy;
   }
 }
 

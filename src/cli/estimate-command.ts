@@ -4,7 +4,10 @@ import { estimateJob, type EstimateReport } from '../batch/estimate.js';
 import type { Range } from '../batch/predict-job.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
 import { formatBytes, formatCount, formatDuration, formatRate } from './format.js';
-import type { EstimateArgs } from './parse-args.js';
+import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
+import { commandLine } from './command-line.js';
+import { optionWords, withOptions } from './job-settings.js';
+import { isRepeatable, type EstimateArgs } from './parse-args.js';
 import { problemReporter } from './report-problem.js';
 
 export async function estimateCommand(args: EstimateArgs, io: CliIO, signals: CliSignals): Promise<number> {
@@ -35,27 +38,36 @@ export async function estimateCommand(args: EstimateArgs, io: CliIO, signals: Cl
     }
     throw error;
   }
+  const fallbacks = report.sampleCounts.derived + report.sampleCounts.placeholder;
+  const advice = advise({
+    fallbacks,
+    reasons: report.fallbackReasons,
+    rerun: (extra) => commandLine(['estimate', args.manifest, ...optionWords(withOptions(args.given, extra, isRepeatable))]),
+  });
   if (args.json) {
-    io.stdout.write(`${JSON.stringify({ command: 'estimate', manifest: args.manifest, out: resolve(args.out), ...report })}\n`);
+    io.stdout.write(`${JSON.stringify({ command: 'estimate', manifest: args.manifest, out: resolve(args.out), ...report, advice })}\n`);
   } else if (!args.quiet) {
-    io.stdout.write(humanEstimate(report, args));
+    io.stdout.write(humanEstimate(report, args, fallbacks, advice));
   }
   return 0;
 }
 
-function humanEstimate(r: EstimateReport, args: EstimateArgs): string {
+function humanEstimate(r: EstimateReport, args: EstimateArgs, fallbacks: number, advice: readonly Advice[]): string {
   const c = r.sampleCounts;
   const step = r.sampled > 0 ? Math.max(1, Math.round(r.total / r.sampled)) : 1;
   const range = (x: Range, f: (n: number) => string): string => `${f(x.estimate)} (95% interval ${f(x.low)} – ${f(x.high)})`;
   return [
     `rethumb estimate: ${formatCount(r.total)} records in ${args.manifest}; ran ${formatCount(r.sampled)} of them (every ${formatCount(step)}${ordinal(step)}) in ${formatDuration(r.sampleDurationMs)}`,
     `  sample outcomes: regenerated ${c.regenerated}, stored ${c.stored}, mirror ${c.mirror}, derived ${c.derived}, placeholder ${c.placeholder}`,
+    ...(fallbacks > 0 ? [`  sample fallbacks: ${formatCount(fallbacks)}`, ...reasonLines(r.fallbackReasons)] : []),
     `  duration at concurrency ${r.concurrency}: ${range(r.durationMs, formatDuration)}`,
     `  throughput: ${range(r.recordsPerSecond, formatRate)}`,
     `  to download: ${range(r.bytesDownloaded, formatBytes)}`,
     `  to write: ${range(r.bytesWritten, formatBytes)}`,
     '  The interval covers the sample\'s own variation; it assumes origins keep the pace they',
     '  showed and the manifest does not grow (estimate again if it does).',
+    ...(fallbacks * 2 > r.sampled ? ['  Most of the sample fell back: the prediction is for a job that mostly fails.'] : []),
+    ...adviceLines(advice),
     '',
   ].join('\n');
 }

@@ -9,6 +9,7 @@ import type { ManifestFormat } from '../batch/manifest-types.js';
 import type { RegeneratorOptions } from '../options.js';
 import { FileStore } from '../storage/file-store.js';
 import type { OutputFormat, VariantSpec } from '../types.js';
+import type { GivenOption } from './job-settings.js';
 import type { ProgressMode } from './progress.js';
 import { UsageError } from './usage-error.js';
 
@@ -35,6 +36,10 @@ const FETCH: Options = {
   'allow-host': { type: 'string', multiple: true },
   'render-concurrency': { type: 'string' },
   'pixel-budget': { type: 'string' },
+  'allow-private-networks': { type: 'boolean' },
+  'allow-svg': { type: 'boolean' },
+  'max-bytes': { type: 'string' },
+  'max-pixels': { type: 'string' },
 };
 
 const SPECS: Record<Command, Options> = {
@@ -61,6 +66,11 @@ const SPECS: Record<Command, Options> = {
   },
 };
 
+/** Whether `--name` may be given several times (`--variant`, `--allow-host`). */
+export function isRepeatable(name: string): boolean {
+  return Object.values(SPECS).some((spec) => spec[name]?.multiple === true);
+}
+
 export const DEFAULT_VARIANTS: Readonly<Record<string, VariantSpec>> = Object.freeze({
   small: { width: 150, height: 150, fit: 'cover' },
   large: { width: 800 },
@@ -68,7 +78,10 @@ export const DEFAULT_VARIANTS: Readonly<Record<string, VariantSpec>> = Object.fr
 
 /** What every command shares. */
 export interface CommonArgs {
+  command: Command;
   manifest: string;
+  /** Every option as given, in order (after `--resume` restored a job's settings: those too). */
+  given: readonly GivenOption[];
   out: string;
   manifestFormat: ManifestFormat | undefined;
   /** The regenerator's options (store, variants, format, limits). */
@@ -120,13 +133,14 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
   const command = first as Command;
   let parsed;
   try {
-    parsed = parseArgs({ args: [...rest], options: SPECS[command], allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...rest], options: SPECS[command], allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
     throw new UsageError(`${(error as Error).message} (see \`rethumb ${command} --help\`)`);
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help) return { kind: 'help', command };
-  const common = commonArgs(command, parsed.positionals, values, isTTY);
+  const given = parsed.tokens.flatMap((t) => (t.kind === 'option' ? [{ name: t.name, value: t.value }] : []));
+  const common = { command, given, ...commonArgs(command, parsed.positionals, values, isTTY) };
   switch (command) {
     case 'rebuild': {
       const report = str(values.report);
@@ -155,7 +169,12 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
   }
 }
 
-function commonArgs(command: Command, positionals: string[], values: Record<string, string | boolean | string[] | undefined>, isTTY: boolean): CommonArgs {
+function commonArgs(
+  command: Command,
+  positionals: string[],
+  values: Record<string, string | boolean | string[] | undefined>,
+  isTTY: boolean,
+): Omit<CommonArgs, 'command' | 'given'> {
   if (positionals.length === 0) throw new UsageError(`Expected a MANIFEST (a file, or - for stdin): rethumb ${command} MANIFEST --out DIR`);
   if (positionals.length > 1) throw new UsageError(`Expected one MANIFEST, got ${positionals.length}: ${positionals.join(' ')}`);
   const out = str(values.out);
@@ -181,6 +200,10 @@ function commonArgs(command: Command, positionals: string[], values: Record<stri
     ...optional('renderConcurrency', int('render-concurrency', values['render-concurrency'])),
     ...optional('renderPixelBudget', int('pixel-budget', values['pixel-budget'])),
     allowHosts: (values['allow-host'] as string[] | undefined) ?? [],
+    ...(values['allow-private-networks'] === true ? { allowPrivateNetworks: true } : {}),
+    ...(values['allow-svg'] === true ? { allowSvg: true } : {}),
+    ...optional('maxBytes', int('max-bytes', values['max-bytes'])),
+    ...optional('maxPixels', int('max-pixels', values['max-pixels'])),
   };
   return {
     manifest: positionals[0]!,

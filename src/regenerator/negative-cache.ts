@@ -27,7 +27,7 @@ const NOT_ABOUT_THE_SOURCE: ReadonlySet<string> = new Set([
 ]);
 
 export class NegativeCache {
-  readonly #ttl: Record<FailureClass, number>;
+  readonly #ttl: Record<Exclude<FailureClass, 'local'>, number>;
   readonly #entries: LRUCache<string, RecentFailure> | undefined;
 
   /** `now` is injectable (ms, monotonic or epoch) so TTL tests never sleep. */
@@ -47,6 +47,8 @@ export class NegativeCache {
   remember(url: string, failure: SourceFailure): void {
     if (!this.#entries || NOT_ABOUT_THE_SOURCE.has(failure.code)) return;
     const failureClass = classifyFailure(failure);
+    // Refused by our own configuration (address policy, allowSvg): not the source's failure.
+    if (failureClass === 'local') return;
     const ttl = this.#ttl[failureClass];
     if (ttl === 0) return;
     this.#entries.set(url, { failure: { ...failure }, failureClass }, { ttl });

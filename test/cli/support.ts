@@ -16,13 +16,19 @@ export interface CliOptions {
   /** Written to the child's stdin, then closed. */
   stdin?: string;
   env?: NodeJS.ProcessEnv;
+  /** Working directory. @default this process's */
+  cwd?: string;
   /** Kill the child after this long (a bound, never expected). @default 25_000 */
   timeoutMs?: number;
 }
 
 /** Start the CLI; `done` resolves when it exits. */
 export function startCli(args: readonly string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -38,6 +44,30 @@ export function startCli(args: readonly string[], options: CliOptions = {}): { c
     });
   });
   return { child, done };
+}
+
+/** Run a command line the CLI printed, exactly as printed, in a POSIX shell. */
+export function runPrinted(command: string, options: { cwd: string; timeoutMs?: number }): Promise<CliRun> {
+  const child = spawn('sh', ['-c', command], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 25_000);
+  return new Promise<CliRun>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The command printed on the line after `heading` (indented), e.g. after "to continue, run:". */
+export function printedCommand(stdout: string, heading: string): string | undefined {
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((l) => l.includes(heading));
+  return at === -1 ? undefined : lines[at + 1]?.trim();
 }
 
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
