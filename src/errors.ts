@@ -57,6 +57,8 @@ export const ErrorCodes = {
   UNKNOWN_KEY: 'RETHUMB_UNKNOWN_KEY',
   /** A batch journal cannot be used: it belongs to another manifest or job, or it is unreadable. */
   JOURNAL: 'RETHUMB_JOURNAL',
+  /** A manifest cannot be read as one at all (a CSV header without a `url` column); malformed lines are only skipped. */
+  MANIFEST: 'RETHUMB_MANIFEST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -306,6 +308,12 @@ export class JournalError extends RethumbError {
   constructor(path: string, why: string, cause?: unknown) {
     super(ErrorCodes.JOURNAL, `Cannot resume from ${path}: ${why}`, { cause });
     this.path = path;
+  }
+}
+
+export class ManifestError extends RethumbError {
+  constructor(why: string) {
+    super(ErrorCodes.MANIFEST, `The manifest cannot be read: ${why}`);
   }
 }
 

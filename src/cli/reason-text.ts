@@ -31,6 +31,7 @@ export const REASON_TEXT: Readonly<Record<ErrorCode, string>> = {
   [ErrorCodes.UNKNOWN_VARIANT]: 'an unknown variant',
   [ErrorCodes.UNKNOWN_KEY]: 'no record for the key',
   [ErrorCodes.JOURNAL]: 'the journal cannot be used',
+  [ErrorCodes.MANIFEST]: 'the manifest cannot be read',
 };
 
 /** The text of a reason as the summary counts it (`none` for a fallback without one). */
