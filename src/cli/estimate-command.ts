@@ -4,6 +4,8 @@ import { estimateJob, type EstimateReport } from '../batch/estimate.js';
 import type { Range } from '../batch/predict-job.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
 import { formatBytes, formatCount, formatDuration, formatRate } from './format.js';
+import { resolveOptions } from '../options.js';
+import { checkManifest, checkOutDir } from './check-paths.js';
 import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
 import { commandLine } from './command-line.js';
 import { optionWords, withOptions } from './job-settings.js';
@@ -11,6 +13,10 @@ import { isRepeatable, type EstimateArgs } from './parse-args.js';
 import { problemReporter } from './report-problem.js';
 
 export async function estimateCommand(args: EstimateArgs, io: CliIO, signals: CliSignals): Promise<number> {
+  // Option values first (no I/O), then the paths.
+  resolveOptions(args.regenerator);
+  await checkManifest(args.manifest);
+  await checkOutDir(args.out, true);
   let last = 0;
   let report: EstimateReport;
   try {

@@ -4,6 +4,8 @@ import { countRecords } from '../batch/count-records.js';
 import { readJournalHeader } from '../batch/journal.js';
 import { formatOfPath } from '../batch/read-manifest.js';
 import { runBatch, type BatchReport } from '../batch/run-batch.js';
+import { resolveOptions } from '../options.js';
+import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
 import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
 import { commandLine } from './command-line.js';
@@ -15,7 +17,13 @@ import { problemReporter } from './report-problem.js';
 import { writeJsonFile } from './write-json-file.js';
 
 export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals: CliSignals): Promise<number> {
+  // Option values first (no I/O), then the paths.
+  resolveOptions(typedArgs.regenerator);
+  await checkManifest(typedArgs.manifest);
+  await checkOutDir(typedArgs.out, true);
   const args = await withRecordedSettings(typedArgs, io.isTTY);
+  if (args.report) await checkOutputFile('--report', args.report);
+  if (args.fallbacks) await checkOutputFile('--fallbacks', args.fallbacks);
   signals.setGraceMs?.(args.graceMs);
   const display = createProgress({ mode: args.progress, stream: io.stderr, intervalMs: args.progressIntervalMs });
   let total: number | undefined;

@@ -7,9 +7,16 @@ import { scanManifest, type ScanRecordResult } from '../batch/scan.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
 import { formatCount, formatDuration, formatRate } from './format.js';
 import type { ScanArgs } from './parse-args.js';
+import { resolveOptions } from '../options.js';
+import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
 import { problemReporter } from './report-problem.js';
 
 export async function scanCommand(args: ScanArgs, io: CliIO, signals: CliSignals): Promise<number> {
+  // Option values first (no I/O), then the paths.
+  resolveOptions(args.regenerator);
+  await checkManifest(args.manifest);
+  await checkOutDir(args.out, false);
+  if (args.list !== undefined) await checkOutputFile('--list', args.list);
   const list: NodeJS.WritableStream | undefined = args.list === undefined ? undefined : args.list === '-' ? io.stdout : createWriteStream(args.list);
   const variants = Object.keys(args.regenerator.variants);
   const format = args.regenerator.format ?? 'webp';

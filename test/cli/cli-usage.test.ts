@@ -45,9 +45,9 @@ describe('rethumb: help, version and usage errors', () => {
     expect(run.stderr).toContain('concurrency');
   });
 
-  it('exits 1 when the manifest cannot be read', async () => {
+  it('exits 2 when the manifest does not exist', async () => {
     const run = await runCli(['scan', '/nonexistent/manifest.jsonl', '--out', '/tmp/rethumb-nonexistent-out', '--quiet']);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('ENOENT');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('rethumb: cannot read the manifest /nonexistent/manifest.jsonl: no such file or directory (check the path; "-" reads stdin)\n');
   });
 });

@@ -18,6 +18,8 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   /** Working directory. @default this process's */
   cwd?: string;
+  /** Run as this user and group id (root only), e.g. to meet a permission error as root. */
+  uid?: number;
   /** Kill the child after this long (a bound, never expected). @default 25_000 */
   timeoutMs?: number;
 }
@@ -28,6 +30,7 @@ export function startCli(args: readonly string[], options: CliOptions = {}): { c
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
   });
   let stdout = '';
   let stderr = '';
