@@ -44,8 +44,8 @@ const regen = createRegenerator({
 });
 
 /** The manifest's records; a malformed line is reported with its number and skipped. */
-async function* records() {
-  const entries = readManifest(manifest, { format: 'jsonl', onProblem: (p) => console.error(`${manifest}:${p.line}: ${p.message}, skipped`) });
+async function* records(/** @type {string} */ path) {
+  const entries = readManifest(path, { format: 'jsonl', onProblem: (p) => console.error(`${path}:${p.line}: ${p.message}, skipped`) });
   for await (const entry of entries) yield entry.record;
 }
 
@@ -53,7 +53,7 @@ const controller = new AbortController();
 process.once('SIGINT', () => controller.abort());
 let report;
 try {
-  report = await regen.rebuild(records(), {
+  report = await regen.rebuild(records(manifest), {
     signal: controller.signal,
     onProgress: (p) => process.stderr.write(`\r${p.done} done, ${p.counts.regenerated} regenerated, ${p.counts.placeholder} placeholders`),
   });
