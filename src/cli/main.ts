@@ -20,11 +20,14 @@ function processSignals(stderr: NodeJS.WritableStream): CliSignals {
   const abort = new AbortController();
   let received: 'SIGINT' | 'SIGTERM' | undefined;
   let graceMs = 10_000;
+  let notice: ((line: string) => void) | undefined;
   const onSignal = (name: 'SIGINT' | 'SIGTERM'): void => {
     if (!stop.signal.aborted) {
       received = name;
       stop.abort();
-      stderr.write(`\nrethumb: ${name}: taking no new records; finishing those in flight (${name === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to abandon them)\n`);
+      const line = `rethumb: ${name}: taking no new records; finishing those in flight (${name === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to abandon them)`;
+      if (notice) notice(line);
+      else stderr.write(`${line}\n`);
       setTimeout(() => abort.abort(), graceMs).unref();
     } else {
       abort.abort();
@@ -40,6 +43,9 @@ function processSignals(stderr: NodeJS.WritableStream): CliSignals {
     },
     setGraceMs: (ms) => {
       graceMs = ms;
+    },
+    setNotice: (print) => {
+      notice = print;
     },
   };
 }

@@ -11,6 +11,7 @@ import { FileStore } from '../storage/file-store.js';
 import type { OutputFormat, VariantSpec } from '../types.js';
 import type { GivenOption } from './job-settings.js';
 import type { ProgressMode } from './progress.js';
+import { nearest } from './nearest.js';
 import { UsageError } from './usage-error.js';
 
 export type Command = 'rebuild' | 'scan' | 'estimate';
@@ -65,6 +66,34 @@ const SPECS: Record<Command, Options> = {
     'retry-degraded': { type: 'boolean' },
   },
 };
+
+/** Node's parseArgs error, in one line that names the option and, for a typo, the nearest one. */
+function argumentProblem(command: Command, error: unknown): string {
+  const message = (error as Error).message;
+  const code = (error as NodeJS.ErrnoException).code;
+  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
+    const name = option.replace(/^-+/, '').replace(/=.*$/, '');
+    const elsewhere = COMMANDS.filter((other) => other !== command && name in SPECS[other]);
+    if (elsewhere.length > 0) return `${option} is an option of \`rethumb ${elsewhere.join('` and `rethumb ')}\`, not of \`rethumb ${command}\``;
+    const names = Object.keys(SPECS[command]);
+    const started = name.length >= 3 ? names.filter((n) => n.startsWith(name)) : [];
+    const guesses = started.length > 0 ? started : [nearest(name, names)].filter((n) => n !== undefined);
+    return `Unknown option ${option} for \`rethumb ${command}\`${guesses.length > 0 ? `; did you mean ${guesses.map((g) => `--${g}`).join(' or ')}?` : ''}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
+    const name = option.replace(/^-+/, '');
+    if (/argument missing/.test(message)) return `--${name} needs a value`;
+    if (/does not take an argument/.test(message)) return `--${name} takes no value`;
+    if (/ambiguous/.test(message)) return `--${name} is followed by what looks like an option; give it a value (--${name}=VALUE if the value starts with -)`;
+  }
+  return message.split('\n')[0]!;
+}
+
+/** The long options `rethumb <command>` accepts (its --help documents each). */
+export function commandOptions(command: Command): string[] {
+  return Object.keys(SPECS[command]);
+}
 
 /** Whether `--name` may be given several times (`--variant`, `--allow-host`). */
 export function isRepeatable(name: string): boolean {
@@ -129,13 +158,16 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
     return { kind: 'help', command: COMMANDS.includes(named as Command) ? (named as Command) : undefined };
   }
   if (first === '-v' || first === '--version') return { kind: 'version' };
-  if (!COMMANDS.includes(first as Command)) throw new UsageError(`Unknown command \`${first}\`; expected rebuild, scan or estimate`);
+  if (!COMMANDS.includes(first as Command)) {
+    const guess = first.startsWith('-') ? undefined : nearest(first, COMMANDS);
+    throw new UsageError(`Unknown command \`${first}\`; ${guess ? `did you mean \`${guess}\`? ` : ''}expected rebuild, scan or estimate (see \`rethumb --help\`)`);
+  }
   const command = first as Command;
   let parsed;
   try {
     parsed = parseArgs({ args: [...rest], options: SPECS[command], allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message} (see \`rethumb ${command} --help\`)`);
+    throw new UsageError(`${argumentProblem(command, error)} (see \`rethumb ${command} --help\`)`);
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help) return { kind: 'help', command };

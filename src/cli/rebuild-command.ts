@@ -37,7 +37,8 @@ export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals:
   const started = performance.now();
   // The quick count includes malformed lines; the display takes them off as they are found.
   let malformed = 0;
-  const reportProblem = problemReporter(args, io);
+  const reportProblem = problemReporter(args, io, display.log);
+  signals.setNotice?.(display.log);
   let report: BatchReport;
   try {
     report = await runBatch({
@@ -69,6 +70,7 @@ export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals:
     });
   } finally {
     display.stop();
+    signals.setNotice?.(undefined);
   }
   const next = nextCommands(report, args, typedArgs);
   const summary = {
