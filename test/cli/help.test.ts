@@ -8,8 +8,8 @@ import { COMMANDS, commandOptions } from '../../src/cli/parse-args.js';
 import { runCli } from './support.js';
 
 describe('--help', () => {
-  it.each([[undefined], ...COMMANDS.map((c) => [c])])('of %s fits 80 columns', async (command) => {
-    const run = await runCli(command === undefined ? ['--help'] : [command, '--help']);
+  it.each([['--help'], ...COMMANDS.map((c) => [c, '--help'])])('%j fits 80 columns', async (...args: string[]) => {
+    const run = await runCli(args);
     expect(run.code).toBe(0);
     const long = run.stdout.split('\n').filter((line) => [...line].length > 80);
     expect(long).toEqual([]);
