@@ -10,7 +10,7 @@ import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
 import { commandLine } from './command-line.js';
 import { optionWords, withOptions } from './job-settings.js';
 import { isRepeatable, type EstimateArgs } from './parse-args.js';
-import { problemReporter } from './report-problem.js';
+import { problemReporter, warnIfEmpty } from './report-problem.js';
 
 export async function estimateCommand(args: EstimateArgs, io: CliIO, signals: CliSignals): Promise<number> {
   // Option values first (no I/O), then the paths.
@@ -18,6 +18,12 @@ export async function estimateCommand(args: EstimateArgs, io: CliIO, signals: Cl
   await checkManifest(args.manifest);
   await checkOutDir(args.out, true);
   let last = 0;
+  // On a terminal the sampling line is redrawn in place: a line of its own clears it first.
+  const tty = args.progress === 'bar';
+  const print = (line: string): void => void io.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`);
+  signals.setNotice?.(print);
+  const reportProblem = problemReporter(args, io, print);
+  let malformed = 0;
   let report: EstimateReport;
   try {
     report = await estimateJob({
@@ -28,22 +34,28 @@ export async function estimateCommand(args: EstimateArgs, io: CliIO, signals: Cl
       onlyMissing: args.onlyMissing,
       retryDegraded: args.retryDegraded,
       signal: signals.stop,
-      onProblem: problemReporter(args, io),
+      onProblem: (problem) => {
+        malformed += 1;
+        reportProblem(problem);
+      },
       onSampleProgress: (done, of) => {
         if (args.quiet || args.json) return;
         const now = performance.now();
         if (now - last < 1000 && done < of) return;
         last = now;
-        io.stderr.write(`${args.progress === 'bar' ? '\r' : ''}sampling: ${done}/${of}${args.progress === 'bar' && done < of ? '' : '\n'}`);
+        io.stderr.write(`${tty ? '\r' : ''}sampling: ${done}/${of}${tty && done < of ? '' : '\n'}`);
       },
     });
   } catch (error) {
     if (signals.stop.aborted) {
-      io.stderr.write('rethumb estimate: interrupted\n');
+      print(`rethumb estimate: interrupted (the sample's thumbnails so far are kept in ${args.out})`);
       return interruptedExitCode(signals.received);
     }
     throw error;
+  } finally {
+    signals.setNotice?.(undefined);
   }
+  warnIfEmpty(args, io, report.total, malformed);
   const fallbacks = report.sampleCounts.derived + report.sampleCounts.placeholder;
   const advice = advise({
     fallbacks,

@@ -50,6 +50,13 @@ function processSignals(stderr: NodeJS.WritableStream): CliSignals {
   };
 }
 
+// A reader that went away (`rethumb scan … --list - | head`) ends the command quietly, as it
+// does any Unix tool, instead of an EPIPE error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, isTTY: process.stderr.isTTY === true }, processSignals(process.stderr)).then(
   (code) => {
     process.exitCode = code;

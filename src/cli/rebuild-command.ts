@@ -13,7 +13,7 @@ import { formatBytes, formatCount, formatDuration, formatRate } from './format.j
 import { JOB_SETTINGS, mergeSettings, optionWords, readRecordedSettings, recordSettings, withOptions, type GivenOption } from './job-settings.js';
 import { isRepeatable, parseInvocation, type RebuildArgs } from './parse-args.js';
 import { createProgress } from './progress.js';
-import { problemReporter } from './report-problem.js';
+import { problemReporter, warnIfEmpty } from './report-problem.js';
 import { writeJsonFile } from './write-json-file.js';
 
 export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals: CliSignals): Promise<number> {
@@ -83,6 +83,7 @@ export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals:
     ...(next.resume ? { resumeCommand: next.resume } : {}),
     ...(next.retry ? { retryCommand: next.retry } : {}),
   };
+  if (!report.interrupted) warnIfEmpty(args, io, report.total, report.malformedLines);
   if (args.report) await writeJsonFile(args.report, summary);
   if (args.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
   else if (!args.quiet) io.stdout.write(humanSummary(report, args, next));

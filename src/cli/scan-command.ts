@@ -9,7 +9,7 @@ import { formatCount, formatDuration, formatRate } from './format.js';
 import type { ScanArgs } from './parse-args.js';
 import { resolveOptions } from '../options.js';
 import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
-import { problemReporter } from './report-problem.js';
+import { problemReporter, warnIfEmpty } from './report-problem.js';
 
 export async function scanCommand(args: ScanArgs, io: CliIO, signals: CliSignals): Promise<number> {
   // Option values first (no I/O), then the paths.
@@ -66,6 +66,7 @@ export async function scanCommand(args: ScanArgs, io: CliIO, signals: CliSignals
     }
   }
   const summary = { command: 'scan', manifest: args.manifest, out: resolve(args.out), ...report, durationMs: Math.round(report.durationMs), recordsPerSecond: Math.round(report.recordsPerSecond) };
+  warnIfEmpty(args, io, report.total, report.malformedLines);
   // With `--list -` stdout is the list: the summary goes to stderr so the list stays a manifest.
   const out = args.list === '-' ? io.stderr : io.stdout;
   if (args.json) out.write(`${JSON.stringify(summary)}\n`);

@@ -51,6 +51,11 @@ export interface RecordResult {
   bytesDownloaded: number;
   /** Bytes of thumbnails written for this record. */
   bytesWritten: number;
+  /**
+   * For `stored`: true when a stored variant is a degraded stand-in (derived from a surviving
+   * larger one); a rebuild with `retryDegraded` replaces it once the source is back.
+   */
+  degraded?: boolean;
 }
 
 export interface RebuildProgress {

@@ -136,8 +136,9 @@ async function rebuildOne(
   }
   const record = checked.value;
   if (flags.onlyMissing) {
-    const missing = await missingVariants(ctx, record.key, flags.retryDegraded, signal);
-    if (missing.length === 0) return { record: record.record, key: record.key, outcome: 'stored', ...NOTHING_WRITTEN };
+    const seen = { degraded: false };
+    const missing = await missingVariants(ctx, record.key, flags.retryDegraded, signal, seen);
+    if (missing.length === 0) return { record: record.record, key: record.key, outcome: 'stored', ...(seen.degraded ? { degraded: true } : {}), ...NOTHING_WRITTEN };
     // A backup that holds every missing variant is copied, not fetched.
     const restored = await restoreFromBackups(ctx, record.key, missing, signal, { acceptDegraded: !flags.retryDegraded });
     if (restored.size === missing.length) {
@@ -165,14 +166,25 @@ async function rebuildOne(
   return { ...base, outcome: derived.size > 0 ? 'derived' : 'placeholder', written: derived.size, bytesDownloaded: 0, bytesWritten: bodyBytes(derived) };
 }
 
-/** Variants absent from the store (or degraded, when retrying those). A store error counts as missing. */
-async function missingVariants(ctx: RegeneratorContext, key: string, retryDegraded: boolean, signal: AbortSignal): Promise<ResolvedVariant[]> {
+/**
+ * Variants absent from the store (or degraded, when retrying those). A store error counts as
+ * missing. `seen.degraded` is set when a variant that counts as present is a degraded stand-in.
+ */
+async function missingVariants(
+  ctx: RegeneratorContext,
+  key: string,
+  retryDegraded: boolean,
+  signal: AbortSignal,
+  seen?: { degraded: boolean },
+): Promise<ResolvedVariant[]> {
   const { store, format } = ctx.options;
   const present = await Promise.all(
     ctx.variants.map(async (variant) => {
       try {
         const info = await store.head({ key, variant: variant.name, format }, { signal });
-        return info !== undefined && !(retryDegraded && info.degraded);
+        const present = info !== undefined && !(retryDegraded && info.degraded);
+        if (present && info.degraded && seen) seen.degraded = true;
+        return present;
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         ctx.counters.storeErrors += 1;

@@ -90,6 +90,17 @@ describe.skipIf(!built)('examples (--demo, on the built package)', () => {
     expect(out).toMatch(/^rethumb_origin_fetches_total\{ok="true",code="none"\} 1$/m);
   });
 
+  it('the local demo (npm run demo), run twice: the second run says which stored entry is degraded', async () => {
+    const cwd = await mkdtemp(join(work, 'demo-'));
+    const demoRun = async (): Promise<string> => (await run(process.execPath, [join(ROOT, 'examples/demo.js')], { cwd, timeout: 90_000 })).stdout;
+    const first = await demoRun();
+    expect(first).toMatch(/^ {2}photos\/sunset +regenerated/m);
+    expect(first).toMatch(/photos\/sunset small after its original was lost: derived \(degraded: true\)/);
+    const second = await demoRun();
+    expect(second).toMatch(/^ {2}photos\/sunset +stored \(degraded\)/m);
+    expect(second).toMatch(/^ {2}photos\/logo +stored +$/m);
+  }, 180_000);
+
   it('the user-suite example passes under vitest', async () => {
     const vitest = fileURLToPath(new URL('../../node_modules/vitest/vitest.mjs', import.meta.url));
     const { stdout } = await run(process.execPath, [vitest, 'run', '--config', 'examples/vitest.config.ts'], { cwd: ROOT, timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
