@@ -1,6 +1,6 @@
 /**
- * Records of a CSV manifest with a header row (`key,url,mirrors,width,height,color`; only `url`
- * is required; `mirrors` holds URLs separated by spaces or `|`). A malformed row is reported
+ * Records of a CSV manifest with a header row (`key,url,mirrors,width,height,color,thumbhash`;
+ * only `url` is required; `mirrors` holds URLs separated by spaces or `|`). A malformed row is reported
  * with its line number and skipped; it never takes other rows with it.
  *
  * Why not csv-parse's own stream with `skip_records_with_error`: its recovery cannot know where

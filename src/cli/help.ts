@@ -59,8 +59,8 @@ const DISPLAY = `Display:
 const MANIFEST = `MANIFEST is JSON Lines, a record a line:
   {"key":"u/42","url":"https://a.io/42.jpg","mirrors":["https://b.io/42.jpg"]}
 or CSV with a header row naming the columns (only url is required):
-  key,url,mirrors,width,height,color
-  u/42,https://a.io/42.jpg,https://b.io/42.jpg|https://c.io/42.jpg,,,
+  key,url,mirrors,width,height,color,thumbhash
+  u/42,https://a.io/42.jpg,https://b.io/42.jpg|https://c.io/42.jpg,,,,
 Several mirrors go in one field, separated by | or spaces. Quote a field that
 holds a comma or a quote ("a ""quoted"" word"). "-" reads stdin. A malformed
 line is reported with its line number and skipped; the others are kept.`;
@@ -114,6 +114,10 @@ Job options:
   --grace S                 On SIGINT/SIGTERM, seconds to let records in
                             flight finish before abandoning them (default 10;
                             a second signal abandons them at once)
+  --hashes FILE             Write each regenerated record's ThumbHash
+                            ({"key","thumbhash"} a line) to FILE; keep it
+                            with the record for placeholders that look like
+                            the image (--resume: every run's)
 
 ${OUTPUT}
 

@@ -25,6 +25,7 @@ export const JOB_SETTINGS: Readonly<Record<string, 'same' | 'restored'>> = {
   report: 'restored',
   fallbacks: 'restored',
   grace: 'restored',
+  hashes: 'restored',
   concurrency: 'restored',
   'per-host': 'restored',
   'allow-host': 'restored',

@@ -51,6 +51,7 @@ export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals:
       retryDegraded: args.retryDegraded,
       retryFailed: args.retryFailed,
       ...(args.fallbacks ? { fallbackReport: args.fallbacks } : {}),
+      ...(args.hashes ? { hashes: args.hashes } : {}),
       stop: signals.stop,
       signal: signals.abort,
       onProblem: (problem) => {
@@ -158,6 +159,7 @@ function humanSummary(r: BatchReport, args: RebuildArgs, next: NextCommands): st
   if (r.resumed > 0) lines.push(`  resumed: ${formatCount(r.resumed)} records were finished by earlier runs`);
   if (r.onHold > 0) lines.push(`  on hold: ${formatCount(r.onHold)} records whose failure in an earlier run is still on backoff (RETHUMB_RECENTLY_FAILED)`);
   if (r.malformedLines > 0) lines.push(`  malformed manifest lines skipped: ${formatCount(r.malformedLines)}`);
+  if (r.hashes) lines.push(`  thumbhashes: ${formatCount(r.hashes.records)} records → ${r.hashes.file}`);
   if (args.report) lines.push(`  report: ${args.report}`);
   lines.push(...adviceLines(next.advice));
   if (next.retry) lines.push(`  retry the fallbacks once their sources are back:`, `    ${next.retry}`);

@@ -7,7 +7,7 @@
  */
 import { ErrorCodes, HttpStatusError, isRethumbError, RethumbError, type ErrorCode } from '../errors.js';
 import { fetchSource } from '../fetching/fetch-source.js';
-import { readImageHeader, renderVariants, type RenderedImage } from '../imaging/render-variants.js';
+import { readImageHeader, renderVariants, type RenderedVariants } from '../imaging/render-variants.js';
 import { sniffImage } from '../imaging/sniff-image.js';
 import { RetryBudget, withRetries } from '../scheduling/retry.js';
 import type { Urgency } from '../scheduling/urgency.js';
@@ -27,6 +27,8 @@ export interface Regeneration {
   reason: ErrorCode | undefined;
   /** Bytes of the source body that won (0 when every source failed). */
   bytesDownloaded: number;
+  /** The winning source's ThumbHash, base64 (undefined when every source failed). */
+  thumbhash?: string;
 }
 
 export interface RegenerateOptions {
@@ -52,7 +54,7 @@ export async function regenerateRecord(
       failures.push({ ...recent.failure, recentlyFailed: true });
       continue;
     }
-    let rendered: ReadonlyMap<string, RenderedImage>;
+    let rendered: RenderedVariants;
     let bytesDownloaded: number;
     try {
       ({ images: rendered, bytesDownloaded } = await renderSource(ctx, url, urgency, signal, budget));
@@ -80,10 +82,11 @@ export async function regenerateRecord(
         key: record.key,
         variant: name,
         ...(reason === undefined ? {} : { reason, failures: [...failures] }),
+        ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }),
       });
     }
     await writeThumbnails(ctx, record.key, thumbnails, false);
-    return { outcome, thumbnails, failures, reason, bytesDownloaded };
+    return { outcome, thumbnails, failures, reason, bytesDownloaded, ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }) };
   }
   return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0 };
 }
@@ -95,7 +98,7 @@ async function renderSource(
   urgency: Urgency,
   signal: AbortSignal,
   budget: RetryBudget,
-): Promise<{ images: ReadonlyMap<string, RenderedImage>; bytesDownloaded: number }> {
+): Promise<{ images: RenderedVariants; bytesDownloaded: number }> {
   const { options } = ctx;
   const host = hostOf(url);
   // Each attempt takes its own download slot; the backoff between attempts holds none.
