@@ -32,6 +32,7 @@ export const REASON_TEXT: Readonly<Record<ErrorCode, string>> = {
   [ErrorCodes.UNKNOWN_KEY]: 'no record for the key',
   [ErrorCodes.JOURNAL]: 'the journal cannot be used',
   [ErrorCodes.MANIFEST]: 'the manifest cannot be read',
+  [ErrorCodes.INVALID_THUMBHASH]: 'the record\'s thumbhash is not a ThumbHash (a flat placeholder)',
 };
 
 /** The text of a reason as the summary counts it (`none` for a fallback without one). */
