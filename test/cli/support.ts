@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** The bin under test; `RETHUMB_TEST_CLI` points the CLI tests at another build (e.g. the one before a fix). */
+export const CLI = process.env.RETHUMB_TEST_CLI ?? fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 export interface CliRun {
   code: number | null;
