@@ -2,7 +2,8 @@
  * The command line as a function: parse, run the command, map failures to the documented exit
  * codes. `main.ts` calls it with the real process; tests can call it with their own streams.
  */
-import { ErrorCodes, RethumbError } from '../errors.js';
+import { ConfigError, ErrorCodes, RethumbError } from '../errors.js';
+import { configMessage } from './config-message.js';
 import { USER_ERRNO, why } from './check-paths.js';
 import { VERSION } from '../options.js';
 import type { CliIO, CliSignals } from './cli-io.js';
@@ -47,6 +48,7 @@ export async function runCli(argv: readonly string[], io: CliIO, signals: CliSig
  */
 export function describeFailure(error: unknown): { code: 1 | 2; message: string } {
   if (error instanceof UsageError) return { code: 2, message: error.message };
+  if (error instanceof ConfigError) return { code: 2, message: configMessage(error) };
   if (error instanceof RethumbError) {
     const input = error.code === ErrorCodes.CONFIG || error.code === ErrorCodes.JOURNAL || error.code === ErrorCodes.MANIFEST;
     return { code: input ? 2 : 1, message: error.message };
