@@ -6,7 +6,7 @@
  */
 import { ErrorCodes } from '../errors.js';
 import type { FallbackReasonCounts, ReasonCount } from '../batch/fallback-reasons.js';
-import { formatCount } from './format.js';
+import { formatCount, formatRecords } from './format.js';
 import type { GivenOption } from './job-settings.js';
 import { reasonText } from './reason-text.js';
 
@@ -45,7 +45,8 @@ export function advise(context: AdviceContext): Advice[] {
   const advice: Advice[] = [];
   const dominant = (r: ReasonCount): boolean => r.count * 2 >= context.fallbacks;
   for (const [reason, r] of Object.entries(context.reasons)) {
-    const n = formatCount(r.count);
+    const n = formatRecords(r.count);
+    const were = r.count === 1 ? 'was' : 'were';
     switch (reason) {
       case ErrorCodes.FORBIDDEN_ADDRESS: {
         const hosts = Object.keys(r.hosts);
@@ -53,7 +54,7 @@ export function advise(context: AdviceContext): Advice[] {
         advice.push({
           reason,
           message:
-            `${n} records were refused by the address policy, which blocks loopback, private, link-local and ` +
+            `${n} ${were} refused by the address policy, which blocks loopback, private, link-local and ` +
             'metadata addresses so that a URL cannot reach your internal network. ' +
             (many ? 'If you trust these hosts, allow every private address:' : `If you trust ${hosts.join(' and ')}, run again with --allow-host:`),
           command: context.rerun(many ? [{ name: 'allow-private-networks', value: undefined }] : hosts.map((h) => ({ name: 'allow-host', value: h }))),
@@ -64,7 +65,7 @@ export function advise(context: AdviceContext): Advice[] {
         if ((r.refusedBy.allowSvg ?? 0) > 0) {
           advice.push({
             reason,
-            message: `${formatCount(r.refusedBy.allowSvg!)} sources are SVG, which is off by default (its parser is a larger attack surface). To accept SVG:`,
+            message: `${formatCount(r.refusedBy.allowSvg!)} ${r.refusedBy.allowSvg === 1 ? 'source is' : 'sources are'} SVG, which is off by default (its parser is a larger attack surface). To accept SVG:`,
             command: context.rerun([{ name: 'allow-svg', value: undefined }]),
           });
         }
@@ -74,7 +75,7 @@ export function advise(context: AdviceContext): Advice[] {
           advice.push({
             reason,
             message:
-              `${n} records were not fetched: they failed in an earlier run, and the failure memory ` +
+              `${n} ${were} not fetched: they failed in an earlier run, and the failure memory ` +
               `(DIR/.rethumb/failures.jsonl) re-checks them only after 1h, 4h, 16h … To try them now:`,
             command: context.rerun([{ name: 'retry-failed', value: undefined }]),
           });
@@ -86,7 +87,7 @@ export function advise(context: AdviceContext): Advice[] {
           const [flag, example] = reason === ErrorCodes.TOO_LARGE ? ['max-bytes', '104857600'] : ['max-pixels', '250000000'];
           advice.push({
             reason,
-            message: `${n} sources are over --${flag}. If they are genuine, raise it (failures against limits are remembered, so add --retry-failed):`,
+            message: `${n} ${were} over --${flag}. If they are genuine, raise it (failures against limits are remembered, so add --retry-failed):`,
             command: context.rerun([
               { name: flag, value: example },
               { name: 'retry-failed', value: undefined },
@@ -101,7 +102,7 @@ export function advise(context: AdviceContext): Advice[] {
           advice.push({
             reason,
             message:
-              `${n} records failed on a slow or unreachable origin (${hostList(r)}). Check that it is up; ` +
+              `${n} failed on a slow or unreachable origin (${hostList(r)}). Check that it is up; ` +
               'transient failures are retried by the next run (lower --per-host or --concurrency if it is overloaded).',
           });
         }
@@ -112,7 +113,7 @@ export function advise(context: AdviceContext): Advice[] {
         if (dominant(r)) {
           advice.push({
             reason,
-            message: `${n} sources failed at the origin (${hostList(r)}): the fallback report has each record's URL and status; check them, or give mirrors.`,
+            message: `${n} failed at the origin (${hostList(r)}): the fallback report has each record's URL and status; check them, or give mirrors.`,
           });
         }
         break;
@@ -121,7 +122,7 @@ export function advise(context: AdviceContext): Advice[] {
       case ErrorCodes.INVALID_RECORD:
       case ErrorCodes.INVALID_KEY:
         if (dominant(r)) {
-          advice.push({ reason, message: `${n} records are malformed (see the fallback report, which has their manifest lines): fix them in the manifest.` });
+          advice.push({ reason, message: `${n} ${r.count === 1 ? 'is' : 'are'} malformed (see the fallback report, which has their manifest lines): fix them in the manifest.` });
         }
         break;
     }

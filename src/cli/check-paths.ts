@@ -8,9 +8,15 @@ import { access, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UsageError } from './usage-error.js';
 
-/** MANIFEST must be a readable file (or a pipe); `-` is stdin. */
-export async function checkManifest(path: string): Promise<void> {
-  if (path === '-') return;
+/**
+ * MANIFEST must be a readable file (or a pipe); `-` is stdin, which, on a terminal, waits for
+ * typing: `stdinIsTTY` says so rather than seeming to hang.
+ */
+export async function checkManifest(path: string, io?: { stderr: NodeJS.WritableStream; stdinIsTTY?: boolean }): Promise<void> {
+  if (path === '-') {
+    if (io?.stdinIsTTY) io.stderr.write('rethumb: reading the manifest from the terminal: type or paste its lines, then Ctrl-D (or pass a file)\n');
+    return;
+  }
   let kind;
   try {
     kind = await stat(path);

@@ -4,6 +4,8 @@ export interface CliIO {
   stderr: NodeJS.WritableStream;
   /** Whether stderr is a terminal (a progress bar) or not (plain lines). */
   isTTY: boolean;
+  /** Whether stdin is a terminal (a manifest `-` would wait for typing). */
+  stdinIsTTY?: boolean;
 }
 
 export interface CliSignals {

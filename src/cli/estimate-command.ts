@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { estimateJob, type EstimateReport } from '../batch/estimate.js';
 import type { Range } from '../batch/predict-job.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
-import { formatBytes, formatCount, formatDuration, formatRate } from './format.js';
+import { formatBytes, formatCount, formatDuration, formatRate, formatRecords } from './format.js';
 import { resolveOptions } from '../options.js';
 import { checkManifest, checkOutDir } from './check-paths.js';
 import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
@@ -15,7 +15,7 @@ import { problemReporter, warnIfEmpty } from './report-problem.js';
 export async function estimateCommand(args: EstimateArgs, io: CliIO, signals: CliSignals): Promise<number> {
   // Option values first (no I/O), then the paths.
   resolveOptions(args.regenerator);
-  await checkManifest(args.manifest);
+  await checkManifest(args.manifest, io);
   await checkOutDir(args.out, true);
   let last = 0;
   // On a terminal the sampling line is redrawn in place: a line of its own clears it first.
@@ -75,15 +75,15 @@ function humanEstimate(r: EstimateReport, args: EstimateArgs, fallbacks: number,
   const step = r.sampled > 0 ? Math.max(1, Math.round(r.total / r.sampled)) : 1;
   const range = (x: Range, f: (n: number) => string): string => `${f(x.estimate)} (95% interval ${f(x.low)} – ${f(x.high)})`;
   return [
-    `rethumb estimate: ${formatCount(r.total)} records in ${args.manifest}; ran ${formatCount(r.sampled)} of them (every ${formatCount(step)}${ordinal(step)}) in ${formatDuration(r.sampleDurationMs)}`,
+    `rethumb estimate: ${formatRecords(r.total)} in ${args.manifest}; ran ${formatCount(r.sampled)} of them (every ${formatCount(step)}${ordinal(step)}) in ${formatDuration(r.sampleDurationMs)}`,
     `  sample outcomes: regenerated ${c.regenerated}, stored ${c.stored}, mirror ${c.mirror}, derived ${c.derived}, placeholder ${c.placeholder}`,
     ...(fallbacks > 0 ? [`  sample fallbacks: ${formatCount(fallbacks)}`, ...reasonLines(r.fallbackReasons)] : []),
     `  duration at concurrency ${r.concurrency}: ${range(r.durationMs, formatDuration)}`,
     `  throughput: ${range(r.recordsPerSecond, formatRate)}`,
     `  to download: ${range(r.bytesDownloaded, formatBytes)}`,
     `  to write: ${range(r.bytesWritten, formatBytes)}`,
-    '  The interval covers the sample\'s own variation; it assumes origins keep the pace they',
-    '  showed and the manifest does not grow (estimate again if it does).',
+    '  The interval covers the sample\'s own variation; it assumes origins keep the',
+    '  pace they showed and the manifest does not grow (estimate again if it does).',
     ...(fallbacks * 2 > r.sampled ? ['  Most of the sample fell back: the prediction is for a job that mostly fails.'] : []),
     ...adviceLines(advice),
     '',

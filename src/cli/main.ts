@@ -57,7 +57,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, isTTY: process.stderr.isTTY === true }, processSignals(process.stderr)).then(
+runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, isTTY: process.stderr.isTTY === true, stdinIsTTY: process.stdin.isTTY === true }, processSignals(process.stderr)).then(
   (code) => {
     process.exitCode = code;
   },

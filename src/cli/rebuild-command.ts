@@ -9,7 +9,7 @@ import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
 import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
 import { commandLine } from './command-line.js';
-import { formatBytes, formatCount, formatDuration, formatRate } from './format.js';
+import { formatBytes, formatCount, formatDuration, formatRate, formatRecords } from './format.js';
 import { JOB_SETTINGS, mergeSettings, optionWords, readRecordedSettings, recordSettings, withOptions, type GivenOption } from './job-settings.js';
 import { isRepeatable, parseInvocation, type RebuildArgs } from './parse-args.js';
 import { createProgress } from './progress.js';
@@ -19,7 +19,7 @@ import { writeJsonFile } from './write-json-file.js';
 export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals: CliSignals): Promise<number> {
   // Option values first (no I/O), then the paths.
   resolveOptions(typedArgs.regenerator);
-  await checkManifest(typedArgs.manifest);
+  await checkManifest(typedArgs.manifest, io);
   await checkOutDir(typedArgs.out, true);
   const args = await withRecordedSettings(typedArgs, io.isTTY);
   if (args.report) await checkOutputFile('--report', args.report);
@@ -128,6 +128,7 @@ function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): Ne
     // A fresh run (not --resume): the records that fell back are done in the journal.
     rerun: (extra) => commandLine([...base, ...optionWords(withOptions(settings, extra, isRepeatable))]),
   });
+  if (r.interrupted && args.manifest === '-') return { advice, resume: undefined, retry: undefined };
   if (r.interrupted) {
     // The journal restores the settings it was started with; what this run changed must be given again.
     const overrides = args.resume ? settings.filter((o) => typedNames.has(o.name)) : [];
@@ -149,21 +150,22 @@ function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): Ne
 function humanSummary(r: BatchReport, args: RebuildArgs, next: NextCommands): string {
   const c = r.counts;
   const lines = [
-    `rethumb rebuild: ${formatCount(r.total)} records in ${formatDuration(r.durationMs)} (${formatRate(r.recordsPerSecond)})`,
+    `rethumb rebuild: ${formatRecords(r.total)} in ${formatDuration(r.durationMs)} (${formatRate(r.recordsPerSecond)})`,
     `  regenerated ${formatCount(c.regenerated)}, stored ${formatCount(c.stored)}, mirror ${formatCount(c.mirror)}, ` +
       `derived ${formatCount(c.derived)}, placeholder ${formatCount(c.placeholder)}`,
     `  downloaded ${formatBytes(r.bytesDownloaded)}, wrote ${formatBytes(r.bytesWritten)}`,
     `  fallbacks: ${formatCount(r.fallbacks)}${r.fallbacks > 0 ? `, listed in ${r.fallbackReport}` : ''}`,
     ...reasonLines(r.fallbackReasons),
   ];
-  if (r.resumed > 0) lines.push(`  resumed: ${formatCount(r.resumed)} records were finished by earlier runs`);
-  if (r.onHold > 0) lines.push(`  on hold: ${formatCount(r.onHold)} records whose failure in an earlier run is still on backoff (RETHUMB_RECENTLY_FAILED)`);
+  if (r.resumed > 0) lines.push(`  resumed: ${formatRecords(r.resumed)} ${r.resumed === 1 ? 'was' : 'were'} finished by earlier runs`);
+  if (r.onHold > 0) lines.push(`  on hold: ${formatRecords(r.onHold)} whose failure in an earlier run is still on backoff (RETHUMB_RECENTLY_FAILED)`);
   if (r.malformedLines > 0) lines.push(`  malformed manifest lines skipped: ${formatCount(r.malformedLines)}`);
   if (r.hashes) lines.push(`  thumbhashes: ${formatCount(r.hashes.records)} records → ${r.hashes.file}`);
   if (args.report) lines.push(`  report: ${args.report}`);
   lines.push(...adviceLines(next.advice));
   if (next.retry) lines.push(`  retry the fallbacks once their sources are back:`, `    ${next.retry}`);
   if (next.resume) lines.push(`  interrupted: to continue, run:`, `    ${next.resume}`);
+  else if (r.interrupted) lines.push('  interrupted: a manifest read from stdin cannot be resumed (pass it as a file to resume a job)');
   return `${lines.join('\n')}\n`;
 }
 

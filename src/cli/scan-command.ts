@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import { resolve } from 'node:path';
 import { scanManifest, type ScanRecordResult } from '../batch/scan.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
-import { formatCount, formatDuration, formatRate } from './format.js';
+import { formatCount, formatDuration, formatRate, formatRecords } from './format.js';
 import type { ScanArgs } from './parse-args.js';
 import { resolveOptions } from '../options.js';
 import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
@@ -14,7 +14,7 @@ import { problemReporter, warnIfEmpty } from './report-problem.js';
 export async function scanCommand(args: ScanArgs, io: CliIO, signals: CliSignals): Promise<number> {
   // Option values first (no I/O), then the paths.
   resolveOptions(args.regenerator);
-  await checkManifest(args.manifest);
+  await checkManifest(args.manifest, io);
   await checkOutDir(args.out, false);
   if (args.list !== undefined) await checkOutputFile('--list', args.list);
   const list: NodeJS.WritableStream | undefined = args.list === undefined ? undefined : args.list === '-' ? io.stdout : createWriteStream(args.list);
@@ -73,7 +73,7 @@ export async function scanCommand(args: ScanArgs, io: CliIO, signals: CliSignals
   else if (!args.quiet) {
     const c = report.counts;
     out.write(
-      `rethumb scan: ${formatCount(report.total)} records in ${formatDuration(report.durationMs)} (${formatRate(report.recordsPerSecond)})\n` +
+      `rethumb scan: ${formatRecords(report.total)} in ${formatDuration(report.durationMs)} (${formatRate(report.recordsPerSecond)})\n` +
         `  present ${formatCount(c.present)}, missing ${formatCount(c.missing)}, degraded ${formatCount(c.degraded)}, invalid ${formatCount(c.invalid)}\n` +
         `  variant files missing: ${formatCount(report.variantsMissing)}, degraded: ${formatCount(report.variantsDegraded)}\n` +
         (report.malformedLines > 0 ? `  malformed manifest lines skipped: ${formatCount(report.malformedLines)}\n` : '') +

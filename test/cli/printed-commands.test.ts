@@ -2,7 +2,7 @@
  * Issue 13, point 3: the commands the CLI prints for pasting work when pasted — run here exactly
  * as printed, in a shell, from the directory the user was in (paths with spaces included).
  */
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/storage/file-store.js';
@@ -98,6 +98,18 @@ describe('printed commands work when pasted', () => {
     const store = new FileStore(f.out);
     const entry = await store.get({ key: 'r/0', variant: 'small', format: 'png' });
     expect(await decode(entry!.body)).toMatchObject({ format: 'png', width: 48, height: 48 });
+  });
+
+  it('offers no --resume for a manifest read from stdin (it cannot be resumed), and says so', async () => {
+    const f = await fixture({ count: 30, delayMs: 100 });
+    open.push(f);
+    const run = startCli(['rebuild', '-', ...f.args, '--concurrency', '1'], { stdin: await readFile(f.manifest, 'utf8') });
+    expect(await until(() => f.origin.hits() >= 3, 15_000)).toBe(true);
+    run.child.kill('SIGINT');
+    const stopped = await run.done;
+    expect(stopped.code).toBe(130);
+    expect(stopped.stdout).not.toContain('--resume');
+    expect(stopped.stdout).toContain('interrupted: a manifest read from stdin cannot be resumed (pass it as a file to resume a job)');
   });
 
   it('refuses --resume with other output settings in one line (exit 2), and with the same ones continues', async () => {
