@@ -71,7 +71,7 @@ Rebuild missing thumbnails from their original URLs.
 
 Commands:
   rebuild    Fetch and render what is missing; resumable; writes a report
-  scan       List what is missing or degraded, without fetching
+  scan       List what is missing, degraded or (--verify) damaged; no fetching
   estimate   Run a real sample, then predict the whole job's time and bytes
 
 ${MANIFEST}
@@ -105,6 +105,8 @@ Job options:
   --no-only-missing         Rebuild every record
   --retry-degraded          Treat degraded (derived) thumbnails as missing
   --retry-failed            Retry records on hold (see above) now
+  --verify                  Read and check every stored thumbnail (structure,
+                            checksum): damaged ones are rebuilt as missing ones
   --resume                  Continue the job journaled in DIR/.rethumb, with
                             its settings (same MANIFEST file)
   --report FILE             Write the summary as JSON to FILE, and the
@@ -136,10 +138,20 @@ holds degraded (derived stand-ins), without fetching anything. Prints counts;
 --list writes those records as JSON Lines: a manifest, rebuild it to fill
 exactly those.
 
+With --verify, every stored variant is also read and checked: its structure,
+and the checksum rethumb seals into each thumbnail (files written before
+checksums existed: structure and header). Damaged records go to --list,
+marked so that \`rethumb rebuild LIST --out DIR\` refetches them although
+their files exist.
+
 Scan options:
-  --list FILE               Write missing, degraded and invalid records as
-                            JSON Lines ("-" for stdout)
+  --list FILE               Write missing, degraded, damaged and invalid
+                            records as JSON Lines ("-" for stdout)
   --concurrency N           Records checked at once (default 32)
+  --verify                  Read and check every stored variant for damage
+  --decode                  Also decode every variant in full (implies
+                            --verify; slower; it adds to the checksum only for
+                            files written before checksums existed)
 
 ${OUTPUT}
 

@@ -26,6 +26,7 @@ export const REASON_TEXT: Readonly<Record<ErrorCode, string>> = {
   [ErrorCodes.DEADLINE]: 'the deadline passed first',
   [ErrorCodes.ABORTED]: 'aborted',
   [ErrorCodes.STORE]: 'the store could not be read or written',
+  [ErrorCodes.STORE_CORRUPT]: 'a stored thumbnail is damaged',
   [ErrorCodes.CLOSED]: 'the regenerator was closed',
   [ErrorCodes.CONFIG]: 'an option is invalid',
   [ErrorCodes.UNKNOWN_VARIANT]: 'an unknown variant',

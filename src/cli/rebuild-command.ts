@@ -50,6 +50,7 @@ export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals:
       onlyMissing: args.onlyMissing,
       retryDegraded: args.retryDegraded,
       retryFailed: args.retryFailed,
+      verify: args.verify,
       ...(args.fallbacks ? { fallbackReport: args.fallbacks } : {}),
       ...(args.hashes ? { hashes: args.hashes } : {}),
       stop: signals.stop,
