@@ -26,6 +26,7 @@ export const JOB_SETTINGS: Readonly<Record<string, 'same' | 'restored'>> = {
   fallbacks: 'restored',
   grace: 'restored',
   hashes: 'restored',
+  verify: 'restored',
   concurrency: 'restored',
   'per-host': 'restored',
   'allow-host': 'restored',
@@ -36,6 +37,13 @@ export const JOB_SETTINGS: Readonly<Record<string, 'same' | 'restored'>> = {
   'render-concurrency': 'restored',
   'pixel-budget': 'restored',
 };
+
+/**
+ * The rebuild flags that are not the job's: where it runs (`--out`, given again anyway), how it
+ * shows (`--quiet`, `--json`, `--progress-interval`), `--resume` and `--help`. Every other
+ * rebuild flag must be in `JOB_SETTINGS` (a test checks it).
+ */
+export const NOT_RECORDED: ReadonlySet<string> = new Set(['out', 'resume', 'quiet', 'json', 'progress-interval', 'help']);
 
 /** One option as given on the command line (`value` undefined for a boolean flag). */
 export interface GivenOption {
