@@ -10,6 +10,8 @@
  *   npm run bench -- --skip-1m          # without the million-record passes (fast)
  *   BENCH_RECORDS=300 BENCH_ROUNDS=2 BENCH_BIG=1000000 npm run bench   # the defaults
  *   npm run bench -- --skip-experiments # without the thread-pool / allocator / sharp / ThumbHash settings
+ *   npm run bench -- --skip-fleet       # without rethumb/bullmq's Redis memory and fleet figures
+ *   BENCH_REDIS_RECORDS=100000 npm run bench   # records queued/finished for Redis memory (default)
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -21,6 +23,7 @@ import sharp from 'sharp';
 import { startTestOrigin } from 'rethumb/testing';
 import { buildBigStore, writeBigManifest } from './big-store.js';
 import { makePhoto } from './corpus.js';
+import { fleetFigures } from './fleet.js';
 
 const run = promisify(execFile);
 const SCENARIO = fileURLToPath(new URL('./scenario.js', import.meta.url));
@@ -198,6 +201,12 @@ try {
       figures.experiments = experiments;
     }
 
+    if (!flags.has('--skip-fleet')) {
+      // rethumb/bullmq: Redis memory per 100 000 records, and 2 worker processes against 1.
+      const paths = Array.from({ length: RECORDS }, (_, i) => `/p/${i}.jpg`);
+      Object.assign(figures, await fleetFigures({ origin, paths, root, log, redisRecords: Number(process.env.BENCH_REDIS_RECORDS ?? 100_000), rounds: ROUNDS }));
+    }
+
     if (!flags.has('--skip-1m')) {
       // The memory claim is about the process: streamed manifest, bounded queue, journal and
       // resume bitmap on disk. None of that keeps anything per key, so a manifest of BIG lines
@@ -333,6 +342,13 @@ function printTable() {
     ['ThumbHash of each source (thumbHashOf on the decoded pixels)', `${f.thumbhash_cpu_ms_per_image} CPU ms each, ${f.thumbhash_share_of_rebuild_cpu_pct}% of (b)`, ''],
     [`estimate (sample ${f.estimate_sample}) vs actual`, `${f.estimate_predicted_ms} ms [${f.estimate_low_ms}–${f.estimate_high_ms}] vs ${f.estimate_actual_ms} ms (${f.estimate_error_pct}%)`, ''],
   ];
+  if (f.redis_mb_per_100k_queued !== undefined) {
+    rows.push(
+      [`Redis per 100 000 records queued / finished`, `${f.redis_mb_per_100k_queued} MB / ${f.redis_mb_per_100k_finished} MB (+ ${f.redis_mb_events_stream} MB events)`, ''],
+      [`BullMQ fleet of 2 worker processes vs 1`, `${f.fleet_2_vs_1} (${f.fleet_2_images_per_s} vs ${f.fleet_1_images_per_s} images/s)`, ''],
+      [`    CPU ms per image, fleet of 2 / of 1`, `${f.fleet_2_cpu_ms_per_image} / ${f.fleet_1_cpu_ms_per_image}`, ''],
+    );
+  }
   for (const name of ['webp', 'png']) {
     if (f[`get_stored_${name}_p50_us`] === undefined) continue;
     rows.push(

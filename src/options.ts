@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { ConfigError } from './errors.js';
+import type { Coordination } from './scheduling/coordination.js';
 import type { Store } from './storage/store.js';
 import type { Fit, OutputFormat, VariantSpec } from './types.js';
 
@@ -169,6 +170,15 @@ export interface RegeneratorOptions {
    * cost, or for a store that verifies content itself.
    */
   verifyStored?: boolean;
+  /**
+   * Who shares this regenerator's politeness: the per-host cap and its slow start, `Retry-After`
+   * pauses, circuit breakers and the negative cache. Processes downloading for the same job must
+   * share one, so the origin sees one polite client, not one per process: for BullMQ workers,
+   * `createFleetCoordination({ connection })` from `rethumb/bullmq` (over Redis).
+   * `concurrency` stays a per-process cap whatever this says.
+   * @default in-process — this regenerator alone (right for one process).
+   */
+  coordination?: Coordination;
 }
 
 export interface PerHostOptions {
@@ -254,6 +264,8 @@ export interface ResolvedOptions {
   readonly memoryCacheBytes: number;
   readonly placeholderColor: string;
   readonly verifyStored: boolean;
+  /** Undefined means in-process (the regenerator supplies it: options cannot import upward). */
+  readonly coordination: Coordination | undefined;
 }
 
 export const VERSION = '0.1.0';
@@ -342,7 +354,17 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     memoryCacheBytes: integer('memoryCacheBytes', options.memoryCacheBytes ?? DEFAULTS.memoryCacheBytes, 0, 2 ** 40),
     placeholderColor: hexColor('placeholderColor', options.placeholderColor ?? DEFAULTS.placeholderColor),
     verifyStored: boolean('verifyStored', options.verifyStored ?? DEFAULTS.verifyStored),
+    coordination: resolveCoordination(options.coordination),
   });
+}
+
+function resolveCoordination(input: unknown): Coordination | undefined {
+  if (input === undefined) return undefined;
+  const given = input as Partial<Coordination> | null;
+  if (given === null || typeof given !== 'object' || typeof given.scope !== 'string' || typeof given.hosts !== 'function' || typeof given.failures !== 'function') {
+    throw new ConfigError('coordination', 'a Coordination (`{ scope, hosts(), failures() }`), e.g. `createFleetCoordination({ connection })` from rethumb/bullmq', input);
+  }
+  return given as Coordination;
 }
 
 function resolveVariants(input: unknown): ReadonlyMap<string, ResolvedVariant> {
