@@ -1,7 +1,8 @@
 // Scale a rebuild out over BullMQ: one process enqueues the manifest, any number of machines run
 // this worker, and anyone collects the report (the same report a single process would make).
 //
-//   REDIS_URL=redis://127.0.0.1:6379 node examples/bullmq-worker.js          # a worker, until SIGTERM
+//   REDIS_URL=redis://127.0.0.1:6379 node examples/bullmq-worker.js          # a worker, until SIGTERM or Ctrl-C
+//   (QUEUE names the queue, THUMBS_DIR the store, ALLOW_HOSTS=host:port,… hosts on private addresses to fetch from)
 //   REDIS_URL=redis://127.0.0.1:6379 node examples/bullmq-worker.js --demo   # enqueue, work, report, exit
 import { Queue } from 'bullmq';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,7 +27,8 @@ const regen = createRegenerator({
   store: new FileStore(thumbsDir),
   variants: { small: { width: 150, height: 150, fit: 'cover' } },
   coordination,
-  ...(origin ? { allowHosts: [origin.host] } : {}),
+  // Loopback and private addresses are refused unless allowed (an internal image server, the demo origin).
+  allowHosts: [...(process.env.ALLOW_HOSTS?.split(',').filter(Boolean) ?? []), ...(origin ? [origin.host] : [])],
 });
 const worker = createWorker(regen, {
   connection,
@@ -42,6 +44,8 @@ const shutdown = async () => {
   await coordination.close();
 };
 process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);
+if (!origin) console.log(`worker on queue ${queueName} at ${redis.host}, thumbnails in ${thumbsDir}`);
 
 if (origin) {
   const queue = new Queue(queueName, { connection });

@@ -80,7 +80,8 @@ const regen = createRegenerator({
 try {
   console.log(`rethumb demo: ${records.length} records from ${origin.url} into ${OUT}\n`);
   const report = await regen.rebuild(records, {
-    onRecord: (r) => console.log(`  ${r.key.padEnd(20)} ${r.outcome.padEnd(12)} ${r.reason ?? ''}`),
+    // A stored stand-in says so: it is replaced once its source is back (retryDegraded).
+    onRecord: (r) => console.log(`  ${r.key.padEnd(20)} ${(r.degraded ? `${r.outcome} (degraded)` : r.outcome).padEnd(19)} ${r.reason ?? ''}`),
   });
   const counts = Object.entries(report.counts).map(([outcome, n]) => `${outcome} ${n}`).join(', ');
   console.log(`\n${report.total} records in ${Math.round(report.durationMs)} ms: ${counts}`);

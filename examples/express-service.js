@@ -1,7 +1,7 @@
 // A backend service on Express: GET /thumbs/<variant>/<key> answers from the store, regenerates
 // on a miss, and never errors. `resolve` is your database lookup.
 //
-//   node examples/express-service.js          # listens on PORT (default 3000)
+//   node examples/express-service.js          # listens on PORT (default 3000) until SIGTERM or Ctrl-C
 //   node examples/express-service.js --demo   # loopback origin, one request to itself, exit
 import express from 'express';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -37,12 +37,20 @@ await new Promise((resolve) => server.once('listening', resolve));
 const address = /** @type {import('node:net').AddressInfo} */ (server.address());
 console.log(`listening on http://127.0.0.1:${address.port}/thumbs/small/users/42`);
 
-if (demo) {
+/** Stop taking requests, let those in flight finish, release the regenerator. */
+async function shutdown() {
+  await new Promise((resolve) => server.close(resolve));
+  await regen.close();
+  await origin?.close();
+}
+
+if (!demo) {
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+} else {
   const response = await fetch(`http://127.0.0.1:${address.port}/thumbs/small/users/42`);
   await response.arrayBuffer();
   console.log(`demo: ${response.status} ${response.headers.get('content-type')} outcome=${response.headers.get('x-thumbnail-outcome')}`);
-  server.close();
-  await regen.close();
-  await origin?.close();
+  await shutdown();
   if (!process.env.THUMBS_DIR) await rm(thumbsDir, { recursive: true, force: true });
 }

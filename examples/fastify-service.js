@@ -1,7 +1,7 @@
 // The same handler mounted in Fastify: `reply.hijack()` hands the raw request and response to
 // it, so Fastify does not also try to send a reply.
 //
-//   node examples/fastify-service.js          # listens on PORT (default 3000)
+//   node examples/fastify-service.js          # listens on PORT (default 3000) until SIGTERM or Ctrl-C
 //   node examples/fastify-service.js --demo   # loopback origin, one request to itself, exit
 import Fastify from 'fastify';
 import { createRegenerator, MemoryStore } from 'rethumb';
@@ -35,7 +35,11 @@ app.addHook('onClose', () => regen.close());
 const url = await app.listen({ host: '127.0.0.1', port: demo ? 0 : Number(process.env.PORT ?? 3000) });
 console.log(`listening on ${url}/thumbs/small/users/42`);
 
-if (demo) {
+if (!demo) {
+  // app.close() runs the onClose hook (regen.close()) after requests in flight finish.
+  process.once('SIGTERM', () => app.close());
+  process.once('SIGINT', () => app.close());
+} else {
   const hit = await fetch(`${url}/thumbs/small/users/42`);
   await hit.arrayBuffer();
   const missing = await fetch(`${url}/thumbs/small/users/0`);

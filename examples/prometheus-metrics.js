@@ -1,7 +1,7 @@
 // Prometheus metrics from a regenerator's events, with prom-client: outcomes by kind and reason,
 // origin fetches, store errors, and gauges read from stats() at scrape time.
 //
-//   node examples/prometheus-metrics.js          # serves /metrics on PORT (default 9464)
+//   node examples/prometheus-metrics.js          # serves /metrics on PORT (default 9464) until SIGTERM or Ctrl-C
 //   node examples/prometheus-metrics.js --demo   # a few gets against a loopback origin, prints the metrics, exit
 import { createServer } from 'node:http';
 import client from 'prom-client';
@@ -59,8 +59,17 @@ if (origin) {
   await regen.close();
   await origin.close();
 } else {
-  createServer(async (_req, res) => {
+  const server = createServer(async (_req, res) => {
     res.setHeader('Content-Type', registry.contentType);
     res.end(await registry.metrics());
-  }).listen(Number(process.env.PORT ?? 9464), '127.0.0.1');
+  }).listen(Number(process.env.PORT ?? 9464), '127.0.0.1', () => {
+    const address = /** @type {import('node:net').AddressInfo} */ (server.address());
+    console.log(`metrics on http://127.0.0.1:${address.port}/metrics`);
+  });
+  const shutdown = () => {
+    server.close();
+    void regen.close();
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
 }

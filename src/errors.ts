@@ -67,6 +67,8 @@ export const ErrorCodes = {
    * one) and reported as a failure with `source: 'thumbhash'`, never thrown.
    */
   INVALID_THUMBHASH: 'RETHUMB_INVALID_THUMBHASH',
+  /** A manifest cannot be read as one at all (a CSV header without a `url` column); malformed lines are only skipped. */
+  MANIFEST: 'RETHUMB_MANIFEST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -243,9 +245,12 @@ export class NotAnImageError extends RethumbError {
 
 export class UnsupportedFormatError extends RethumbError {
   readonly format: string;
-  constructor(url: string | undefined, format: string, hint = '') {
+  /** The option that would accept this format (`allowSvg`), when one would: a refusal by configuration. */
+  readonly refusedBy: string | undefined;
+  constructor(url: string | undefined, format: string, hint = '', refusedBy?: string) {
     super(ErrorCodes.UNSUPPORTED_FORMAT, `${url ? truncateUrl(url) : 'source'}: image format \`${format}\` is not accepted${hint}`, { url });
     this.format = format;
+    this.refusedBy = refusedBy;
   }
 }
 
@@ -337,6 +342,12 @@ export class StoreCorruptError extends RethumbError {
 export class InvalidThumbHashError extends RethumbError {
   constructor(why: string) {
     super(ErrorCodes.INVALID_THUMBHASH, `Ignored the thumbhash: ${why}`);
+  }
+}
+
+export class ManifestError extends RethumbError {
+  constructor(why: string) {
+    super(ErrorCodes.MANIFEST, `The manifest cannot be read: ${why}`);
   }
 }
 

@@ -78,6 +78,12 @@ export interface SourceFailure {
    * answered with the remembered failure (its `code` and `status` are the original's).
    */
   recentlyFailed?: boolean;
+  /**
+   * The option that would have accepted this source (`allowSvg` for an SVG), when rethumb's own
+   * configuration refused it rather than the source failing. Such failures (and the address
+   * policy's `RETHUMB_FORBIDDEN_ADDRESS`) are never remembered as the source's.
+   */
+  refusedBy?: string;
 }
 
 /** What `get()` resolves with: always a decodable image of the variant's box. */

@@ -20,11 +20,18 @@ describe('classifyFailure', () => {
     [ErrorCodes.ORIGIN_UNAVAILABLE, undefined, 'transient'],
     [ErrorCodes.NOT_AN_IMAGE, undefined, 'permanent'],
     [ErrorCodes.TOO_LARGE, undefined, 'permanent'],
-    [ErrorCodes.FORBIDDEN_ADDRESS, undefined, 'permanent'],
+    [ErrorCodes.FORBIDDEN_ADDRESS, undefined, 'local'],
+    [ErrorCodes.UNSUPPORTED_FORMAT, undefined, 'permanent'],
     [ErrorCodes.PIXEL_LIMIT, undefined, 'permanent'],
     [ErrorCodes.DECODE_FAILED, undefined, 'permanent'],
     [ErrorCodes.INVALID_URL, undefined, 'permanent'],
   ] as const)('%s %s is %s', (code, status, expected) => {
     expect(classifyFailure({ code, status })).toBe(expected);
+  });
+
+  it('a refusal by configuration (refusedBy) is local whatever its code; limits stay permanent', () => {
+    expect(classifyFailure({ code: ErrorCodes.UNSUPPORTED_FORMAT, refusedBy: 'allowSvg' })).toBe('local');
+    expect(classifyFailure({ code: ErrorCodes.TOO_LARGE })).toBe('permanent');
+    expect(classifyFailure({ code: ErrorCodes.PIXEL_LIMIT })).toBe('permanent');
   });
 });

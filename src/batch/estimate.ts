@@ -8,6 +8,7 @@ import { DEFAULTS, type RegeneratorOptions } from '../options.js';
 import { createRegenerator } from '../regenerator/regenerator.js';
 import type { RecordOutcome } from '../regenerator/rebuild-types.js';
 import type { ThumbRecord } from '../types.js';
+import { FallbackReasons, type FallbackReasonCounts } from './fallback-reasons.js';
 import type { ManifestFormat, ManifestProblem } from './manifest-types.js';
 import { predictJob, type JobPrediction, type SampleObservation } from './predict-job.js';
 import { readManifest } from './read-manifest.js';
@@ -35,6 +36,8 @@ export interface EstimateOptions {
 export interface EstimateReport extends JobPrediction {
   /** Outcomes in the sample. */
   sampleCounts: Readonly<Record<RecordOutcome, number>>;
+  /** The sample's fallbacks per reason, most frequent first, with the hosts behind each. */
+  fallbackReasons: FallbackReasonCounts;
   sampleDurationMs: number;
   /** Concurrency the sample ran at (and the prediction is for). */
   concurrency: number;
@@ -67,6 +70,7 @@ export async function estimateJob(options: EstimateOptions): Promise<EstimateRep
 
   const regen = createRegenerator(options.regenerator);
   const observations: SampleObservation[] = [];
+  const reasons = new FallbackReasons();
   const started = performance.now();
   try {
     const report = await regen.rebuild(sample(), {
@@ -76,6 +80,7 @@ export async function estimateJob(options: EstimateOptions): Promise<EstimateRep
       ...(options.signal ? { signal: options.signal } : {}),
       onRecord: (result) => {
         observations.push({ atMs: performance.now() - started, bytesDownloaded: result.bytesDownloaded, bytesWritten: result.bytesWritten });
+        if (result.outcome === 'derived' || result.outcome === 'placeholder') reasons.add(result.reason, result.failures);
         options.onSampleProgress?.(observations.length, picks.length);
       },
     });
@@ -83,6 +88,7 @@ export async function estimateJob(options: EstimateOptions): Promise<EstimateRep
     return {
       ...predictJob(total, observations, sampleDurationMs),
       sampleCounts: report.counts,
+      fallbackReasons: reasons.toJSON(),
       sampleDurationMs,
       concurrency: options.regenerator.concurrency ?? DEFAULTS.concurrency,
     };

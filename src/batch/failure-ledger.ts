@@ -1,6 +1,6 @@
 /**
  * Failures remembered across runs, by store key: each failed record's failure class, code and
- * time. The next run re-checks a permanent failure (404, not an image, too large …) only on a
+ * time (never a `local` one: a refusal by rethumb's own configuration is not the source's). The next run re-checks a permanent failure (404, not an image, too large …) only on a
  * backoff — 1 h after the first failure, then 4 h, 16 h, 64 h, then every 7 days — instead of
  * hammering it every run; a transient failure (timeout, 503 …) is re-checked every run. A record
  * that succeeds is forgotten. Only failures are kept, so memory is bounded by the failures, not
@@ -14,7 +14,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ErrorCode } from '../errors.js';
-import type { FailureClass } from '../failure-class.js';
+import { classifyFailure, type FailureClass } from '../failure-class.js';
 import { AppendLog } from './append-log.js';
 import { readLines } from './read-lines.js';
 
@@ -73,7 +73,13 @@ export class FailureLedger {
         const line = text === undefined ? undefined : safeParse(text);
         if (!line || typeof line.k !== 'string') continue;
         if (line.ok === 1) failures.delete(line.k);
-        else if ((line.c === 'permanent' || line.c === 'transient') && typeof line.at === 'number' && typeof line.n === 'number') {
+        else if (
+          (line.c === 'permanent' || line.c === 'transient') &&
+          typeof line.at === 'number' &&
+          typeof line.n === 'number' &&
+          // Earlier versions remembered the address policy's refusals as permanent: forget them.
+          classifyFailure({ code: line.code as ErrorCode }) !== 'local'
+        ) {
           failures.set(line.k, { k: line.k, c: line.c, code: line.code as ErrorCode, ...(typeof line.s === 'number' ? { s: line.s } : {}), at: line.at, n: line.n });
         }
       }
@@ -101,8 +107,13 @@ export class FailureLedger {
     return failure && nextCheckAt(failure) > this.#now() ? failure : undefined;
   }
 
-  /** Remember a failure of `key` (consecutive permanent failures lengthen the backoff). */
-  fail(key: string, failureClass: FailureClass, code: ErrorCode, status: number | undefined): RememberedFailure {
+  /**
+   * Remember a failure of `key` (consecutive permanent failures lengthen the backoff). A `local`
+   * failure — our own configuration refused the source — is not the source's and is not
+   * remembered (returns undefined); what was remembered of the key before stays.
+   */
+  fail(key: string, failureClass: FailureClass, code: ErrorCode, status: number | undefined): RememberedFailure | undefined {
+    if (failureClass === 'local') return undefined;
     const previous = this.#failures.get(key);
     const n = failureClass === 'permanent' && previous?.c === 'permanent' ? previous.n + 1 : 1;
     const failure: RememberedFailure = { k: key, c: failureClass, code, ...(status === undefined ? {} : { s: status }), at: this.#now(), n };

@@ -27,12 +27,19 @@ export interface JobIdentity {
   manifest: ManifestFingerprint | undefined;
   /** Variants, format and quality, as a stable JSON value. */
   output: unknown;
+  /**
+   * The caller's own record of how the job was started (the CLI: its flags, restored by
+   * `--resume`). Kept in the header, never compared here.
+   */
+  settings?: unknown;
 }
 
-interface JournalHeader {
+/** The first line of a journal. */
+export interface JournalHeader {
   rethumbJournal: 1;
   manifest?: ManifestFingerprint;
   output: unknown;
+  settings?: unknown;
   createdAt: string;
 }
 
@@ -42,6 +49,8 @@ export interface JournalFailure {
   code: ErrorCode;
   status?: number;
   message?: string;
+  /** The option that refused the source, for a refusal by configuration (see `SourceFailure`). */
+  refusedBy?: string;
 }
 
 /** One finished record, as a journal line. */
@@ -95,7 +104,13 @@ export class Journal {
   /** Start a new journal at `path` (replacing any), for `job`. */
   static async create(path: string, job: JobIdentity, options: Omit<AppendLogOptions, 'truncate'> = {}): Promise<Journal> {
     await mkdir(dirname(path), { recursive: true });
-    const header: JournalHeader = { rethumbJournal: 1, ...(job.manifest ? { manifest: job.manifest } : {}), output: job.output, createdAt: new Date().toISOString() };
+    const header: JournalHeader = {
+      rethumbJournal: 1,
+      ...(job.manifest ? { manifest: job.manifest } : {}),
+      output: job.output,
+      ...(job.settings === undefined ? {} : { settings: job.settings }),
+      createdAt: new Date().toISOString(),
+    };
     const log = await AppendLog.open(path, { ...options, truncate: true });
     log.append(JSON.stringify(header));
     await log.flush();
@@ -139,6 +154,7 @@ export class Journal {
         source: f.source,
         code: f.code,
         ...(f.status === undefined ? {} : { status: f.status }),
+        ...(f.refusedBy === undefined ? {} : { refusedBy: f.refusedBy }),
         message: f.message.length > MAX_MESSAGE ? `${f.message.slice(0, MAX_MESSAGE - 3)}...` : f.message,
       }));
     }
@@ -162,6 +178,23 @@ export class Journal {
   static elapsedMarker(elapsedMs: number): string {
     return JSON.stringify({ elapsed: Math.round(elapsedMs) });
   }
+}
+
+/**
+ * The header of the journal at `path`, or undefined when there is none (no file, or not a
+ * journal). Reads the first line only.
+ */
+export async function readJournalHeader(path: string): Promise<JournalHeader | undefined> {
+  try {
+    for await (const { text } of readLines(createReadStream(path), 16 * 1_048_576)) {
+      const header = text === undefined ? undefined : (safeParse(text) as JournalHeader | undefined);
+      return header?.rethumbJournal === 1 ? header : undefined;
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return undefined;
 }
 
 /** Every finished-record line of the journal at `path`, in order (header, markers and unreadable lines skipped). */
@@ -227,8 +260,15 @@ function checkJob(path: string, header: JournalHeader, job: JobIdentity): void {
   const why = fingerprintMismatch(header.manifest, job.manifest);
   if (why) throw new JournalError(path, `the manifest is not the one the journal was started with: ${why}`);
   if (JSON.stringify(header.output) !== JSON.stringify(job.output)) {
-    throw new JournalError(path, `it was started with other output settings (${JSON.stringify(header.output)})`);
+    throw new JournalError(path, `it was started with other output settings (${describeOutput(header.output)}, not ${describeOutput(job.output)})`);
   }
+}
+
+/** `variants small=150x150:cover large=800x, format webp, quality 80` for an output identity. */
+function describeOutput(output: unknown): string {
+  const { variants, format, quality } = (output ?? {}) as { variants?: Record<string, { width?: number; height?: number; fit?: string }>; format?: string; quality?: number | null };
+  const sizes = Object.entries(variants ?? {}).map(([name, v]) => `${name}=${v.width ?? ''}x${v.height ?? ''}${v.fit ? `:${v.fit}` : ''}`);
+  return `variants ${sizes.join(' ')}, format ${format ?? 'webp'}, quality ${quality ?? 'default'}`;
 }
 
 function parseEntry(text: string | undefined): JournalEntry | undefined {

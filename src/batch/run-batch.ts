@@ -10,7 +10,7 @@
  * and fallen-back records live in the journal on disk, not in memory.
  */
 import { join, resolve } from 'node:path';
-import { ErrorCodes } from '../errors.js';
+import { ErrorCodes, type ErrorCode } from '../errors.js';
 import { classifyFailure, type FailureClass } from '../failure-class.js';
 import type { RegeneratorOptions } from '../options.js';
 import { createRegenerator } from '../regenerator/regenerator.js';
@@ -21,6 +21,7 @@ import { keyForRecord } from '../storage/store-key.js';
 import type { ThumbRecord } from '../types.js';
 import { checkStored } from './check-stored.js';
 import { FailureLedger, nextCheckAt, type RememberedFailure } from './failure-ledger.js';
+import { FallbackReasons, type FallbackReasonCounts, type ReasonFailure } from './fallback-reasons.js';
 import { writeFallbackReport } from './fallback-report.js';
 import { writeHashesFile } from './hashes-file.js';
 import { Journal, type JobIdentity, type JournalEntry } from './journal.js';
@@ -46,6 +47,12 @@ export interface BatchOptions {
   stateDir?: string;
   /** Continue the job in `stateDir` instead of starting anew. @default false */
   resume?: boolean;
+  /**
+   * How the caller started the job (any JSON value), recorded in a new journal's header and
+   * read back with `readJournalHeader()`: the CLI records its flags there, so `--resume`
+   * restores them. Ignored when resuming (the header keeps the first run's).
+   */
+  jobSettings?: unknown;
   /** @default true */
   onlyMissing?: boolean;
   /** @default false */
@@ -106,6 +113,14 @@ export interface BatchReport {
   counts: Readonly<Record<RecordOutcome, number>>;
   /** Records that fell back (derived + placeholder): the lines of `fallbackReport`. */
   fallbacks: number;
+  /** The fallbacks per reason, most frequent first, with the hosts behind each (over every run of the job). */
+  fallbackReasons: FallbackReasonCounts;
+  /**
+   * The fallbacks per failure class: `permanent` ones are held by the failure memory at the next
+   * run (`--retry-failed` forces them), `transient` ones are tried again, `local` ones were
+   * refused by this run's own settings (address policy, allowSvg) and are never held.
+   */
+  fallbackClasses: Record<FailureClass, number>;
   bytesDownloaded: number;
   bytesWritten: number;
   /** Active time over every run of the job, ms. */
@@ -151,9 +166,16 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
   const job: JobIdentity = {
     manifest: options.manifest === '-' ? undefined : await fingerprintManifest(options.manifest),
     output: { variants: options.regenerator.variants, format, quality: options.regenerator.quality ?? null },
+    ...(options.jobSettings === undefined ? {} : { settings: options.jobSettings }),
   };
   // Fallbacks live in the journal, not here: the tally keeps counts only.
   const tally = new RebuildTally({ maxReportedFallbacks: 0 });
+  const reasons = new FallbackReasons();
+  const classes: Record<FailureClass, number> = { permanent: 0, transient: 0, local: 0 };
+  const countFallback = (reason: ErrorCode | undefined, failures: readonly ReasonFailure[] | undefined, failureClass: FailureClass | undefined): void => {
+    reasons.add(reason, failures);
+    if (failureClass !== undefined) classes[failureClass] += 1;
+  };
   let done = new IndexBitmap();
   let resumed = 0;
   let journal: Journal;
@@ -169,6 +191,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
     if (options.resume) {
       const opened = await Journal.resume(journalPath, job, (entry) => {
         tally.add(resultOfEntry(entry));
+        if (entry.o === 'derived' || entry.o === 'placeholder') countFallback(entry.r, entry.f, entry.c);
         resumed += 1;
       }, journalOptions);
       journal = opened.journal;
@@ -197,6 +220,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
   const progress = (): BatchProgress => ({ ...tally.progress(), elapsedMs: activeMs(), resumed });
   const finish = (entry: ManifestEntry, result: RecordResult, failureClass: FailureClass | undefined): void => {
     tally.add(result);
+    if (result.outcome === 'derived' || result.outcome === 'placeholder') countFallback(result.reason, result.failures, failureClass);
     journal.add(entry.index, entry.line, result, failureClass, now());
     options.onRecord?.(result, entry);
     options.onProgress?.(progress());
@@ -283,6 +307,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
     total: final.done,
     counts: final.counts,
     fallbacks,
+    fallbackReasons: reasons.toJSON(),
+    fallbackClasses: { ...classes },
     bytesDownloaded: final.bytesDownloaded,
     bytesWritten: final.bytesWritten,
     durationMs: final.elapsedMs,
@@ -300,12 +326,17 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
   };
 }
 
-/** The class of a fallen-back record's failure: transient if any source may recover soon. */
+/**
+ * The class of a fallen-back record's failure: transient if any source may recover soon, else
+ * local if our own configuration refused any source (other settings may reach it: never held),
+ * else permanent.
+ */
 export function failureClassOf(result: RecordResult): FailureClass | undefined {
   if (result.outcome !== 'derived' && result.outcome !== 'placeholder') return undefined;
   const failures = result.failures ?? [];
   if (failures.length === 0) return result.reason === undefined ? 'permanent' : classifyFailure({ code: result.reason });
-  return failures.some((f) => classifyFailure(f) === 'transient') ? 'transient' : 'permanent';
+  const classes = new Set(failures.map((f) => classifyFailure(f)));
+  return classes.has('transient') ? 'transient' : classes.has('local') ? 'local' : 'permanent';
 }
 
 function heldFailure(ledger: FailureLedger, record: ThumbRecord): RememberedFailure | undefined {

@@ -4,6 +4,8 @@ export interface CliIO {
   stderr: NodeJS.WritableStream;
   /** Whether stderr is a terminal (a progress bar) or not (plain lines). */
   isTTY: boolean;
+  /** Whether stdin is a terminal (a manifest `-` would wait for typing). */
+  stdinIsTTY?: boolean;
 }
 
 export interface CliSignals {
@@ -15,6 +17,8 @@ export interface CliSignals {
   readonly received: 'SIGINT' | 'SIGTERM' | undefined;
   /** How long records in flight may finish after `stop` before `abort` fires. */
   setGraceMs?(ms: number): void;
+  /** Where the notice of a received signal is printed (a progress bar's `log`); undefined restores stderr. */
+  setNotice?(print: ((line: string) => void) | undefined): void;
 }
 
 /** 130 for SIGINT, 143 for SIGTERM (128 + the signal's number, as shells report). */

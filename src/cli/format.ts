@@ -4,6 +4,11 @@ export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** `1 record`, `2 records`, `1,234 records`. */
+export function formatRecords(n: number): string {
+  return `${formatCount(n)} record${Math.round(n) === 1 ? '' : 's'}`;
+}
+
 export function formatBytes(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let value = bytes;

@@ -21,11 +21,14 @@ function processSignals(stderr: NodeJS.WritableStream): CliSignals {
   const abort = new AbortController();
   let received: 'SIGINT' | 'SIGTERM' | undefined;
   let graceMs = 10_000;
+  let notice: ((line: string) => void) | undefined;
   const onSignal = (name: 'SIGINT' | 'SIGTERM'): void => {
     if (!stop.signal.aborted) {
       received = name;
       stop.abort();
-      stderr.write(`\nrethumb: ${name}: taking no new records; finishing those in flight (${name === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to abandon them)\n`);
+      const line = `rethumb: ${name}: taking no new records; finishing those in flight (${name === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to abandon them)`;
+      if (notice) notice(line);
+      else stderr.write(`${line}\n`);
       setTimeout(() => abort.abort(), graceMs).unref();
     } else {
       abort.abort();
@@ -42,10 +45,20 @@ function processSignals(stderr: NodeJS.WritableStream): CliSignals {
     setGraceMs: (ms) => {
       graceMs = ms;
     },
+    setNotice: (print) => {
+      notice = print;
+    },
   };
 }
 
-runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, isTTY: process.stderr.isTTY === true }, processSignals(process.stderr)).then(
+// A reader that went away (`rethumb scan … --list - | head`) ends the command quietly, as it
+// does any Unix tool, instead of an EPIPE error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
+runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, isTTY: process.stderr.isTTY === true, stdinIsTTY: process.stdin.isTTY === true }, processSignals(process.stderr)).then(
   (code) => {
     process.exitCode = code;
   },

@@ -9,8 +9,10 @@ import type { ManifestFormat } from '../batch/manifest-types.js';
 import type { RegeneratorOptions } from '../options.js';
 import { FileStore } from '../storage/file-store.js';
 import type { OutputFormat, VariantSpec } from '../types.js';
+import type { GivenOption } from './job-settings.js';
 import { MAX_PROCESSES } from './machine-plan.js';
 import type { ProgressMode } from './progress.js';
+import { nearest } from './nearest.js';
 import { UsageError } from './usage-error.js';
 
 export type Command = 'rebuild' | 'scan' | 'estimate';
@@ -36,6 +38,10 @@ const FETCH: Options = {
   'allow-host': { type: 'string', multiple: true },
   'render-concurrency': { type: 'string' },
   'pixel-budget': { type: 'string' },
+  'allow-private-networks': { type: 'boolean' },
+  'allow-svg': { type: 'boolean' },
+  'max-bytes': { type: 'string' },
+  'max-pixels': { type: 'string' },
   cores: { type: 'string' },
 };
 
@@ -66,6 +72,39 @@ const SPECS: Record<Command, Options> = {
   },
 };
 
+/** Node's parseArgs error, in one line that names the option and, for a typo, the nearest one. */
+function argumentProblem(command: Command, error: unknown): string {
+  const message = (error as Error).message;
+  const code = (error as NodeJS.ErrnoException).code;
+  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
+    const name = option.replace(/^-+/, '').replace(/=.*$/, '');
+    const elsewhere = COMMANDS.filter((other) => other !== command && name in SPECS[other]);
+    if (elsewhere.length > 0) return `${option} is an option of \`rethumb ${elsewhere.join('` and `rethumb ')}\`, not of \`rethumb ${command}\``;
+    const names = Object.keys(SPECS[command]);
+    const started = name.length >= 3 ? names.filter((n) => n.startsWith(name)) : [];
+    const guesses = started.length > 0 ? started : [nearest(name, names)].filter((n) => n !== undefined);
+    return `Unknown option ${option} for \`rethumb ${command}\`${guesses.length > 0 ? `; did you mean ${guesses.map((g) => `--${g}`).join(' or ')}?` : ''}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
+    const name = option.replace(/^-+/, '');
+    if (/argument missing/.test(message)) return `--${name} needs a value`;
+    if (/does not take an argument/.test(message)) return `--${name} takes no value`;
+    if (/ambiguous/.test(message)) return `--${name} is followed by what looks like an option; give it a value (--${name}=VALUE if the value starts with -)`;
+  }
+  return message.split('\n')[0]!;
+}
+
+/** The long options `rethumb <command>` accepts (its --help documents each). */
+export function commandOptions(command: Command): string[] {
+  return Object.keys(SPECS[command]);
+}
+
+/** Whether `--name` may be given several times (`--variant`, `--allow-host`). */
+export function isRepeatable(name: string): boolean {
+  return Object.values(SPECS).some((spec) => spec[name]?.multiple === true);
+}
+
 export const DEFAULT_VARIANTS: Readonly<Record<string, VariantSpec>> = Object.freeze({
   small: { width: 150, height: 150, fit: 'cover' },
   large: { width: 800 },
@@ -73,7 +112,10 @@ export const DEFAULT_VARIANTS: Readonly<Record<string, VariantSpec>> = Object.fr
 
 /** What every command shares. */
 export interface CommonArgs {
+  command: Command;
   manifest: string;
+  /** Every option as given, in order (after `--resume` restored a job's settings: those too). */
+  given: readonly GivenOption[];
   out: string;
   manifestFormat: ManifestFormat | undefined;
   /** The regenerator's options (store, variants, format, limits). */
@@ -133,17 +175,21 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
     return { kind: 'help', command: COMMANDS.includes(named as Command) ? (named as Command) : undefined };
   }
   if (first === '-v' || first === '--version') return { kind: 'version' };
-  if (!COMMANDS.includes(first as Command)) throw new UsageError(`Unknown command \`${first}\`; expected rebuild, scan or estimate`);
+  if (!COMMANDS.includes(first as Command)) {
+    const guess = first.startsWith('-') ? undefined : nearest(first, COMMANDS);
+    throw new UsageError(`Unknown command \`${first}\`; ${guess ? `did you mean \`${guess}\`? ` : ''}expected rebuild, scan or estimate (see \`rethumb --help\`)`);
+  }
   const command = first as Command;
   let parsed;
   try {
-    parsed = parseArgs({ args: [...rest], options: SPECS[command], allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...rest], options: SPECS[command], allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message} (see \`rethumb ${command} --help\`)`);
+    throw new UsageError(`${argumentProblem(command, error)} (see \`rethumb ${command} --help\`)`);
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help) return { kind: 'help', command };
-  const common = commonArgs(command, parsed.positionals, values, isTTY);
+  const given = parsed.tokens.flatMap((t) => (t.kind === 'option' ? [{ name: t.name, value: t.value }] : []));
+  const common = { command, given, ...commonArgs(command, parsed.positionals, values, isTTY) };
   switch (command) {
     case 'rebuild': {
       const report = str(values.report);
@@ -184,7 +230,12 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
   }
 }
 
-function commonArgs(command: Command, positionals: string[], values: Record<string, string | boolean | string[] | undefined>, isTTY: boolean): CommonArgs {
+function commonArgs(
+  command: Command,
+  positionals: string[],
+  values: Record<string, string | boolean | string[] | undefined>,
+  isTTY: boolean,
+): Omit<CommonArgs, 'command' | 'given'> {
   if (positionals.length === 0) throw new UsageError(`Expected a MANIFEST (a file, or - for stdin): rethumb ${command} MANIFEST --out DIR`);
   if (positionals.length > 1) throw new UsageError(`Expected one MANIFEST, got ${positionals.length}: ${positionals.join(' ')}`);
   const out = str(values.out);
@@ -210,6 +261,10 @@ function commonArgs(command: Command, positionals: string[], values: Record<stri
     ...optional('renderConcurrency', int('render-concurrency', values['render-concurrency'])),
     ...optional('renderPixelBudget', int('pixel-budget', values['pixel-budget'])),
     allowHosts: (values['allow-host'] as string[] | undefined) ?? [],
+    ...(values['allow-private-networks'] === true ? { allowPrivateNetworks: true } : {}),
+    ...(values['allow-svg'] === true ? { allowSvg: true } : {}),
+    ...optional('maxBytes', int('max-bytes', values['max-bytes'])),
+    ...optional('maxPixels', int('max-pixels', values['max-pixels'])),
   };
   return {
     manifest: positionals[0]!,

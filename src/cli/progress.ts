@@ -29,7 +29,12 @@ export interface ProgressSnapshot {
 
 export interface ProgressDisplay {
   update(snapshot: ProgressSnapshot): void;
-  /** Render the last state once more and release the terminal. */
+  /**
+   * Print a line of its own (a malformed manifest line, a signal's notice) without garbling
+   * the display: on a terminal the bar is cleared, the line printed, the bar drawn again below.
+   */
+  log(line: string): void;
+  /** Release the terminal (a bar is cleared: the summary that follows says it all). */
   stop(): void;
 }
 
@@ -82,7 +87,7 @@ export function progressJson(s: ProgressSnapshot): string {
 export function createProgress(options: ProgressOptions): ProgressDisplay {
   switch (options.mode) {
     case 'quiet':
-      return { update: () => {}, stop: () => {} };
+      return { update: () => {}, log: (line) => void options.stream.write(`${line}\n`), stop: () => {} };
     case 'bar':
       return barDisplay(options.stream);
     case 'plain':
@@ -100,6 +105,10 @@ function barDisplay(stream: NodeJS.WritableStream): ProgressDisplay {
     barsize: 24,
     hideCursor: true,
     linewrap: false,
+    // cli-progress returns the cursor to where the bar started when it stops: anything printed
+    // since would be overwritten, so a line is printed with the bar stopped (and cleared), then
+    // the bar starts again below it.
+    clearOnComplete: true,
     // We handle SIGINT ourselves (to write the report); the bar must not exit for us.
     gracefulExit: false,
     format: (options, params) => {
@@ -121,8 +130,14 @@ function barDisplay(stream: NodeJS.WritableStream): ProgressDisplay {
       if (bar.getTotal() !== total) bar.setTotal(total);
       bar.update(snapshot.done);
     },
+    log: (line) => {
+      if (started) bar.stop();
+      stream.write(`${line}\n`);
+      if (started && last) bar.start(last.total ?? 0, last.done);
+    },
     stop: () => {
       if (started) bar.stop();
+      started = false;
     },
   };
 }
@@ -142,6 +157,7 @@ function periodicDisplay(options: ProgressOptions, render: (s: ProgressSnapshot)
     update: (snapshot) => {
       last = snapshot;
     },
+    log: (line) => void options.stream.write(`${line}\n`),
     stop: () => {
       clearInterval(timer);
       print();

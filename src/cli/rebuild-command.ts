@@ -1,18 +1,31 @@
 /** `rethumb rebuild`: `runBatch` with a progress display, a summary and a JSON report. */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { countRecords } from '../batch/count-records.js';
+import { readJournalHeader } from '../batch/journal.js';
 import { formatOfPath } from '../batch/read-manifest.js';
 import { runBatch, type BatchReport } from '../batch/run-batch.js';
+import { resolveOptions } from '../options.js';
+import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
+import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
-import { formatBytes, formatCount, formatDuration, formatRate } from './format.js';
+import { commandLine } from './command-line.js';
+import { formatBytes, formatCount, formatDuration, formatRate, formatRecords } from './format.js';
+import { JOB_SETTINGS, mergeSettings, optionWords, readRecordedSettings, recordSettings, withOptions, type GivenOption } from './job-settings.js';
 import { machineSummary, planMachine, sizedRegenerator } from './machine-plan.js';
-import type { RebuildArgs } from './parse-args.js';
+import { isRepeatable, parseInvocation, type RebuildArgs } from './parse-args.js';
 import { createProgress } from './progress.js';
-import { problemReporter } from './report-problem.js';
+import { problemReporter, warnIfEmpty } from './report-problem.js';
 import { appliedHeapFlag } from './tune-heap.js';
 import { writeJsonFile } from './write-json-file.js';
 
-export async function rebuildCommand(args: RebuildArgs, io: CliIO, signals: CliSignals): Promise<number> {
+export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals: CliSignals): Promise<number> {
+  // Option values first (no I/O), then the paths.
+  resolveOptions(typedArgs.regenerator);
+  await checkManifest(typedArgs.manifest, io);
+  await checkOutDir(typedArgs.out, true);
+  const args = await withRecordedSettings(typedArgs, io.isTTY);
+  if (args.report) await checkOutputFile('--report', args.report);
+  if (args.fallbacks) await checkOutputFile('--fallbacks', args.fallbacks);
   signals.setGraceMs?.(args.graceMs);
   const machine = planMachine({ cores: args.cores, processes: args.processes, renderConcurrency: args.regenerator.renderConcurrency });
   const heapFlag = appliedHeapFlag();
@@ -28,7 +41,8 @@ export async function rebuildCommand(args: RebuildArgs, io: CliIO, signals: CliS
   const started = performance.now();
   // The quick count includes malformed lines; the display takes them off as they are found.
   let malformed = 0;
-  const reportProblem = problemReporter(args, io);
+  const reportProblem = problemReporter(args, io, display.log);
+  signals.setNotice?.(display.log);
   let report: BatchReport;
   try {
     report = await runBatch({
@@ -40,6 +54,7 @@ export async function rebuildCommand(args: RebuildArgs, io: CliIO, signals: CliS
       // (but no debugger: its port is this process's).
       workerExecArgv: [...process.execArgv.filter((arg) => !arg.startsWith('--inspect')), ...(heapFlag ? [heapFlag] : [])],
       resume: args.resume,
+      jobSettings: recordSettings(args.given),
       onlyMissing: args.onlyMissing,
       retryDegraded: args.retryDegraded,
       retryFailed: args.retryFailed,
@@ -65,29 +80,102 @@ export async function rebuildCommand(args: RebuildArgs, io: CliIO, signals: CliS
     });
   } finally {
     display.stop();
+    signals.setNotice?.(undefined);
   }
-  const summary = { command: 'rebuild', out: resolve(args.out), ...report, durationMs: Math.round(report.durationMs), recordsPerSecond: round(report.recordsPerSecond), machine: machineSummary(machine) };
+  const next = nextCommands(report, args, typedArgs);
+  const summary = {
+    command: 'rebuild',
+    out: resolve(args.out),
+    ...report,
+    durationMs: Math.round(report.durationMs),
+    recordsPerSecond: round(report.recordsPerSecond),
+    machine: machineSummary(machine),
+    advice: next.advice,
+    ...(next.resume ? { resumeCommand: next.resume } : {}),
+    ...(next.retry ? { retryCommand: next.retry } : {}),
+  };
+  if (!report.interrupted) warnIfEmpty(args, io, report.total, report.malformedLines);
   if (args.report) await writeJsonFile(args.report, summary);
   if (args.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
-  else if (!args.quiet) io.stdout.write(humanSummary(report, args));
+  else if (!args.quiet) io.stdout.write(humanSummary(report, args, next));
   return report.interrupted ? interruptedExitCode(signals.received) : 0;
 }
 
-function humanSummary(r: BatchReport, args: RebuildArgs): string {
+/**
+ * With `--resume`: the settings the job was started with (recorded in its journal), merged with
+ * what was given now, and parsed again — so `rethumb rebuild MANIFEST --out DIR --resume` is all
+ * it takes to continue a job started with any flags. A journal without recorded settings (a
+ * script's, or an older one) leaves the arguments as given.
+ */
+async function withRecordedSettings(args: RebuildArgs, isTTY: boolean): Promise<RebuildArgs> {
+  if (!args.resume) return args;
+  const header = await readJournalHeader(join(args.out, '.rethumb', 'journal.jsonl'));
+  const recorded = readRecordedSettings(header?.settings);
+  if (recorded === undefined) return args;
+  const merged = mergeSettings(recorded, args.given);
+  const invocation = parseInvocation(['rebuild', ...optionWords(merged), '--', args.manifest], isTTY);
+  if (invocation.kind !== 'rebuild') throw new Error('Expected the merged arguments to be a rebuild');
+  return invocation.args;
+}
+
+interface NextCommands {
+  advice: Advice[];
+  /** How to continue an interrupted job. */
+  resume: string | undefined;
+  /** How to retry the records that fell back, once the job is done. */
+  retry: string | undefined;
+}
+
+/** What the user can paste next: advice per reason, and the resume or retry command. */
+function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): NextCommands {
+  const base = ['rebuild', args.manifest, '--out', args.out];
+  // The job's settings as this run had them, and which the user typed on this command line.
+  const settings = args.given.filter((o) => o.name in JOB_SETTINGS);
+  const typedNames = new Set(typed.given.map((o) => o.name));
+  const advice = advise({
+    fallbacks: r.fallbacks,
+    reasons: r.fallbackReasons,
+    // A fresh run (not --resume): the records that fell back are done in the journal.
+    rerun: (extra) => commandLine([...base, ...optionWords(withOptions(settings, extra, isRepeatable))]),
+  });
+  if (r.interrupted && args.manifest === '-') return { advice, resume: undefined, retry: undefined };
+  if (r.interrupted) {
+    // The journal restores the settings it was started with; what this run changed must be given again.
+    const overrides = args.resume ? settings.filter((o) => typedNames.has(o.name)) : [];
+    return { advice, resume: commandLine([...base, ...optionWords(overrides), '--resume']), retry: undefined };
+  }
+  // Records refused by our own settings are retried by the advice's command, not this one.
+  const retryable = r.fallbackClasses.permanent + r.fallbackClasses.transient;
+  if (r.fallbacks === 0 || retryable === 0) return { advice, resume: undefined, retry: undefined };
+  const extra: GivenOption[] = [];
+  // Permanent failures are held by the failure memory at the next run: force them.
+  if (r.fallbackClasses.permanent > 0) extra.push({ name: 'retry-failed', value: undefined });
+  // A derived stand-in is stored (degraded): only --retry-degraded replaces it.
+  if (r.counts.derived > 0) extra.push({ name: 'retry-degraded', value: undefined });
+  // The report and the fallbacks file are this job's: a retry writes its own beside the store.
+  const kept = settings.filter((o) => o.name !== 'report' && o.name !== 'fallbacks');
+  return { advice, resume: undefined, retry: commandLine(['rebuild', r.fallbackReport, '--out', args.out, ...optionWords(withOptions(kept, extra, isRepeatable))]) };
+}
+
+function humanSummary(r: BatchReport, args: RebuildArgs, next: NextCommands): string {
   const c = r.counts;
   const lines = [
-    `rethumb rebuild: ${formatCount(r.total)} records in ${formatDuration(r.durationMs)} (${formatRate(r.recordsPerSecond)})`,
+    `rethumb rebuild: ${formatRecords(r.total)} in ${formatDuration(r.durationMs)} (${formatRate(r.recordsPerSecond)})`,
     `  regenerated ${formatCount(c.regenerated)}, stored ${formatCount(c.stored)}, mirror ${formatCount(c.mirror)}, ` +
       `derived ${formatCount(c.derived)}, placeholder ${formatCount(c.placeholder)}`,
     `  downloaded ${formatBytes(r.bytesDownloaded)}, wrote ${formatBytes(r.bytesWritten)}`,
-    `  fallbacks: ${formatCount(r.fallbacks)}${r.fallbacks > 0 ? ` (retry them: rethumb rebuild ${r.fallbackReport} --out ${args.out})` : ''} → ${r.fallbackReport}`,
+    `  fallbacks: ${formatCount(r.fallbacks)}${r.fallbacks > 0 ? `, listed in ${r.fallbackReport}` : ''}`,
+    ...reasonLines(r.fallbackReasons),
   ];
-  if (r.resumed > 0) lines.push(`  resumed: ${formatCount(r.resumed)} records were finished by earlier runs`);
-  if (r.onHold > 0) lines.push(`  on hold: ${formatCount(r.onHold)} records whose failure is still on backoff (--retry-failed forces them)`);
+  if (r.resumed > 0) lines.push(`  resumed: ${formatRecords(r.resumed)} ${r.resumed === 1 ? 'was' : 'were'} finished by earlier runs`);
+  if (r.onHold > 0) lines.push(`  on hold: ${formatRecords(r.onHold)} whose failure in an earlier run is still on backoff (RETHUMB_RECENTLY_FAILED)`);
   if (r.malformedLines > 0) lines.push(`  malformed manifest lines skipped: ${formatCount(r.malformedLines)}`);
   if (r.hashes) lines.push(`  thumbhashes: ${formatCount(r.hashes.records)} records → ${r.hashes.file}`);
   if (args.report) lines.push(`  report: ${args.report}`);
-  if (r.interrupted) lines.push(`  interrupted: continue with \`rethumb rebuild ${args.manifest} --out ${args.out} --resume\``);
+  lines.push(...adviceLines(next.advice));
+  if (next.retry) lines.push(`  retry the fallbacks once their sources are back:`, `    ${next.retry}`);
+  if (next.resume) lines.push(`  interrupted: to continue, run:`, `    ${next.resume}`);
+  else if (r.interrupted) lines.push('  interrupted: a manifest read from stdin cannot be resumed (pass it as a file to resume a job)');
   return `${lines.join('\n')}\n`;
 }
 

@@ -2,7 +2,9 @@
  * The command line as a function: parse, run the command, map failures to the documented exit
  * codes. `main.ts` calls it with the real process; tests can call it with their own streams.
  */
-import { RethumbError } from '../errors.js';
+import { ConfigError, ErrorCodes, RethumbError } from '../errors.js';
+import { configMessage } from './config-message.js';
+import { USER_ERRNO, why } from './check-paths.js';
 import { VERSION } from '../options.js';
 import type { CliIO, CliSignals } from './cli-io.js';
 import { estimateCommand } from './estimate-command.js';
@@ -33,11 +35,31 @@ export async function runCli(argv: readonly string[], io: CliIO, signals: CliSig
         return await estimateCommand(invocation.args, io, signals);
     }
   } catch (error) {
-    if (error instanceof UsageError || (error instanceof RethumbError && (error.code === 'RETHUMB_CONFIG' || error.code === 'RETHUMB_JOURNAL'))) {
-      io.stderr.write(`rethumb: ${error.message}\n`);
-      return 2;
-    }
-    io.stderr.write(`rethumb: ${error instanceof RethumbError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
-    return 1;
+    const failure = describeFailure(error);
+    io.stderr.write(`rethumb: ${failure.message}\n`);
+    return failure.code;
   }
+}
+
+/**
+ * What went wrong, in one line, and whose it is: 2 for the user's input (arguments, options,
+ * paths, permissions, a manifest or journal that cannot be used), 1 for a failure of rethumb or
+ * of the machine (a full disk). Only a bug — an error rethumb does not know — shows its stack.
+ */
+export function describeFailure(error: unknown): { code: 1 | 2; message: string } {
+  if (error instanceof UsageError) return { code: 2, message: error.message };
+  if (error instanceof ConfigError) return { code: 2, message: configMessage(error) };
+  if (error instanceof RethumbError) {
+    const input = error.code === ErrorCodes.CONFIG || error.code === ErrorCodes.JOURNAL || error.code === ErrorCodes.MANIFEST;
+    return { code: input ? 2 : 1, message: error.message };
+  }
+  const errno = error as NodeJS.ErrnoException;
+  if (typeof errno?.code === 'string' && typeof errno.syscall === 'string') {
+    const where = errno.path === undefined ? '' : ` ${errno.path}`;
+    return { code: USER_ERRNO.has(errno.code) ? 2 : 1, message: `${errno.syscall}${where}: ${why(error)}` };
+  }
+  return {
+    code: 1,
+    message: `${(error as Error)?.stack ?? String(error)}\nThis is a bug in rethumb: please report it with the lines above.`,
+  };
 }

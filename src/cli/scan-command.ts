@@ -8,12 +8,20 @@ import { formatOfPath } from '../batch/read-manifest.js';
 import { scanManifest, type ScanRecordResult, type ScanReport, type ScanStatus } from '../batch/scan.js';
 import { scanListLine } from '../batch/scan-list.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
-import { formatCount, formatDuration, formatRate } from './format.js';
+import { formatCount, formatDuration, formatRate, formatRecords } from './format.js';
 import type { ScanArgs } from './parse-args.js';
-import { problemReporter } from './report-problem.js';
+import { resolveOptions } from '../options.js';
+import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
+import { problemReporter, warnIfEmpty } from './report-problem.js';
+import { commandLine } from './command-line.js';
 import { createScanProgress } from './scan-progress.js';
 
 export async function scanCommand(args: ScanArgs, io: CliIO, signals: CliSignals): Promise<number> {
+  // Option values first (no I/O), then the paths.
+  resolveOptions(args.regenerator);
+  await checkManifest(args.manifest, io);
+  await checkOutDir(args.out, false);
+  if (args.list !== undefined) await checkOutputFile('--list', args.list);
   const list: NodeJS.WritableStream | undefined = args.list === undefined ? undefined : args.list === '-' ? io.stdout : createWriteStream(args.list);
   const variants = Object.keys(args.regenerator.variants);
   const format = args.regenerator.format ?? 'webp';
@@ -66,6 +74,7 @@ export async function scanCommand(args: ScanArgs, io: CliIO, signals: CliSignals
     }
   }
   const summary = { command: 'scan', manifest: args.manifest, out: resolve(args.out), ...report, durationMs: Math.round(report.durationMs), recordsPerSecond: Math.round(report.recordsPerSecond) };
+  warnIfEmpty(args, io, report.total, report.malformedLines);
   // With `--list -` stdout is the list: the summary goes to stderr so the list stays a manifest.
   const out = args.list === '-' ? io.stderr : io.stdout;
   if (args.json) out.write(`${JSON.stringify(summary)}\n`);
@@ -77,7 +86,7 @@ function humanSummary(report: ScanReport, args: ScanArgs): string {
   const c = report.counts;
   const checked = report.decoded ? ', read, checked and decoded' : report.verified ? ', read and checked' : '';
   const lines = [
-    `rethumb scan: ${formatCount(report.total)} records${checked} in ${formatDuration(report.durationMs)} (${formatRate(report.recordsPerSecond)})`,
+    `rethumb scan: ${formatRecords(report.total)}${checked} in ${formatDuration(report.durationMs)} (${formatRate(report.recordsPerSecond)})`,
     `  present ${formatCount(c.present)}, missing ${formatCount(c.missing)}, degraded ${formatCount(c.degraded)}, ` +
       `${report.verified ? `damaged ${formatCount(c.damaged)}, ` : ''}invalid ${formatCount(c.invalid)}`,
     `  variant files missing: ${formatCount(report.variantsMissing)}, degraded: ${formatCount(report.variantsDegraded)}` +
@@ -97,15 +106,10 @@ function humanSummary(report: ScanReport, args: ScanArgs): string {
 /** The rebuild of the list with the scan's own output settings, ready to paste. */
 function repairCommand(args: ScanArgs, retryDegraded: boolean): string {
   const { variants, format, quality } = args.regenerator;
-  const words = ['rethumb', 'rebuild', args.list!, '--out', args.out];
+  const words = ['rebuild', args.list!, '--out', args.out];
   for (const [name, spec] of Object.entries(variants)) words.push('--variant', `${name}=${spec.width ?? ''}x${spec.height ?? ''}${spec.fit ? `:${spec.fit}` : ''}`);
   if (format !== undefined) words.push('--format', format);
   if (quality !== undefined) words.push('--quality', String(quality));
   if (retryDegraded) words.push('--retry-degraded');
-  return words.map(shellWord).join(' ');
-}
-
-/** `word` as one POSIX shell word. */
-function shellWord(word: string): string {
-  return /^[\w./:=@%+,-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+  return commandLine(words);
 }

@@ -55,7 +55,7 @@ export async function sniffImage(head: Uint8Array, options: SniffOptions): Promi
     const kind = classifyText(text);
     if (kind === 'svg') {
       if (options.allowSvg) return 'svg';
-      throw new UnsupportedFormatError(url, 'svg', ' (enable it with `allowSvg: true`)');
+      throw new UnsupportedFormatError(url, 'svg', ' (enable it with `allowSvg: true`)', 'allowSvg');
     }
     if (kind === 'svg-internal-subset') {
       throw new UnsupportedFormatError(url, 'svg', ': a DOCTYPE with an internal subset (entity declarations) is refused even with `allowSvg`');

@@ -31,6 +31,9 @@ const NOT_ABOUT_THE_SOURCE: ReadonlySet<string> = new Set([
 export function retentionOf(failure: SourceFailure, ttl: Pick<ResolvedNegativeCache, 'permanentTtlMs' | 'transientTtlMs'>): { failureClass: FailureClass; ttlMs: number } | undefined {
   if (NOT_ABOUT_THE_SOURCE.has(failure.code)) return undefined;
   const failureClass = classifyFailure(failure);
+  // Refused by our own configuration (address policy, allowSvg): not the source's failure, in
+  // any process (workers of a fleet may be configured differently).
+  if (failureClass === 'local') return undefined;
   const ttlMs = failureClass === 'permanent' ? ttl.permanentTtlMs : ttl.transientTtlMs;
   return ttlMs === 0 ? undefined : { failureClass, ttlMs };
 }

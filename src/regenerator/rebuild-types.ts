@@ -62,6 +62,11 @@ export interface RecordResult {
   bytesWritten: number;
   /** The source's ThumbHash, base64, when this record was rendered from a source (`regenerated`, `mirror`). */
   thumbhash?: string;
+  /**
+   * For `stored`: true when a stored variant is a degraded stand-in (derived from a surviving
+   * larger one); a rebuild with `retryDegraded` replaces it once the source is back.
+   */
+  degraded?: boolean;
 }
 
 export interface RebuildProgress {

@@ -143,8 +143,8 @@ async function rebuildOne(
   const record = checked.value;
   const verify = typeof flags.verify === 'function' ? flags.verify(record.record) === true : flags.verify === true;
   if (flags.onlyMissing) {
-    const { missing } = await storedState(ctx, record.key, flags.retryDegraded, verify, signal, true);
-    if (missing.length === 0) return { record: record.record, key: record.key, outcome: 'stored', ...NOTHING_WRITTEN };
+    const { missing, degraded } = await storedState(ctx, record.key, flags.retryDegraded, verify, signal, true);
+    if (missing.length === 0) return { record: record.record, key: record.key, outcome: 'stored', ...(degraded ? { degraded: true } : {}), ...NOTHING_WRITTEN };
     // A backup that holds every missing variant is copied, not fetched.
     const restored = await restoreFromBackups(ctx, record.key, missing, signal, { acceptDegraded: !flags.retryDegraded });
     if (restored.size === missing.length) {
@@ -184,6 +184,8 @@ interface StoredState {
   missing: ResolvedVariant[];
   /** The damaged ones among `missing` (found only with `verify`). */
   damaged: ResolvedVariant[];
+  /** True when a variant that counts as present is a degraded stand-in. */
+  degraded: boolean;
 }
 
 /**
@@ -193,16 +195,21 @@ interface StoredState {
  */
 async function storedState(ctx: RegeneratorContext, key: string, retryDegraded: boolean, verify: boolean, signal: AbortSignal, report: boolean): Promise<StoredState> {
   const { store, format } = ctx.options;
+  let degraded = false;
   const states = await Promise.all(
     ctx.variants.map(async (variant): Promise<'present' | 'missing' | 'damaged'> => {
       if (verify) {
         const read = await readEntry(ctx, store, key, variant.name, signal, { report });
         if (read.state === 'damaged') return 'damaged';
-        return read.state === 'whole' && !(retryDegraded && read.entry.degraded) ? 'present' : 'missing';
+        if (read.state !== 'whole' || (retryDegraded && read.entry.degraded)) return 'missing';
+        degraded ||= read.entry.degraded;
+        return 'present';
       }
       try {
         const info = await store.head({ key, variant: variant.name, format }, { signal });
-        return info !== undefined && !(retryDegraded && info.degraded) ? 'present' : 'missing';
+        if (info === undefined || (retryDegraded && info.degraded)) return 'missing';
+        degraded ||= info.degraded;
+        return 'present';
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         if (report) {
@@ -216,6 +223,7 @@ async function storedState(ctx: RegeneratorContext, key: string, retryDegraded: 
   return {
     missing: ctx.variants.filter((_, i) => states[i] !== 'present'),
     damaged: ctx.variants.filter((_, i) => states[i] === 'damaged'),
+    degraded,
   };
 }
 

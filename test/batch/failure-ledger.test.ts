@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -54,5 +54,21 @@ describe('failure memory', () => {
     await reopened.save();
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
     expect(lines.map((l) => JSON.parse(l).k)).toEqual(['gone']);
+  });
+
+  it('never remembers a local refusal, and forgets those an earlier version remembered', async () => {
+    const path = join(dir, 'failures.jsonl');
+    // What a version before the `local` class wrote for a run without --allow-host.
+    await writeFile(path, `${JSON.stringify({ k: 'old', c: 'permanent', code: ErrorCodes.FORBIDDEN_ADDRESS, at: 1, n: 1 })}\n`);
+    const ledger = await FailureLedger.open(path, { now: () => 2 });
+    expect(ledger.size).toBe(0);
+    ledger.fail('gone', 'permanent', ErrorCodes.HTTP_STATUS, 404);
+    expect(ledger.fail('gone', 'local', ErrorCodes.FORBIDDEN_ADDRESS, undefined)).toBeUndefined();
+    expect(ledger.fail('svg', 'local', ErrorCodes.UNSUPPORTED_FORMAT, undefined)).toBeUndefined();
+    // The earlier, real failure of `gone` stays; nothing is remembered of `svg`.
+    expect(ledger.get('gone')).toMatchObject({ c: 'permanent', s: 404 });
+    expect(ledger.get('svg')).toBeUndefined();
+    await ledger.save();
+    expect((await readFile(path, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l).k)).toEqual(['gone']);
   });
 });

@@ -45,9 +45,19 @@ describe('rethumb: help, version and usage errors', () => {
     expect(run.stderr).toContain('concurrency');
   });
 
-  it('exits 1 when the manifest cannot be read', async () => {
+  it.each([
+    [['--per-host', '0'], 'rethumb: Expected --per-host to be an integer from 1 to 1000, got `0`'],
+    [['--variant', 'small=0x10'], 'rethumb: Expected the width of --variant small to be an integer from 1 to 8192, got `0`'],
+    [['--allow-host', 'http://x'], 'rethumb: Expected --allow-host to be a `host` or `host:port` string (no scheme, path or credentials), got `http://x`'],
+  ])('names the flag, not the library option, of a refused value: %j', async (flags, message) => {
+    const run = await runCli(['rebuild', 'm.jsonl', '--out', 'x', ...flags]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`${message}\n`);
+  });
+
+  it('exits 2 when the manifest does not exist', async () => {
     const run = await runCli(['scan', '/nonexistent/manifest.jsonl', '--out', '/tmp/rethumb-nonexistent-out', '--quiet']);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('ENOENT');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('rethumb: cannot read the manifest /nonexistent/manifest.jsonl: no such file or directory (check the path; "-" reads stdin)\n');
   });
 });

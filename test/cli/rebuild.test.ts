@@ -180,7 +180,11 @@ describe('rethumb rebuild', () => {
     expect(wrongFile.stderr).toContain('another manifest');
     const otherVariants = await runCli(['rebuild', f.manifest, '--out', f.out, '--variant', 'tiny=8x8', '--allow-host', f.origin.host, '--resume']);
     expect(otherVariants.code).toBe(2);
-    expect(otherVariants.stderr).toContain('output settings');
+    // One line, in the flags' own terms (not JSON): what the job was started with, and what to do.
+    expect(otherVariants.stderr).toBe(
+      'rethumb: --resume: this job was started with --variant small=48x48:cover --variant large=120x, not --variant tiny=8x8; ' +
+        'leave --variant out to continue it, or run without --resume to start anew\n',
+    );
     await writeFile(f.manifest, `${await readFile(f.manifest, 'utf8')}${JSON.stringify({ url: f.records[0]!.url, key: 'extra' })}\n`);
     const changed = await runCli(['rebuild', f.manifest, ...f.args, '--resume']);
     expect(changed.code).toBe(2);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { damage } from '../helpers/damage.js';
 import { fixture, type Fixture } from './fixture.js';
-import { readJsonLinesFile, runCli } from './support.js';
+import { readJsonLinesFile, runCli, runPrinted } from './support.js';
 
 const open: Fixture[] = [];
 afterEach(async () => {
@@ -56,10 +56,8 @@ describe('rethumb scan --verify', () => {
 
     // Paste the printed command (plus --allow-host: this test's origin is on loopback).
     const repair = /repair: (.+)/.exec(run.stdout)?.[1];
-    expect(repair).toBe(`rethumb rebuild ${list} --out ${f.out} --variant small=48x48:cover --variant large=120x`);
-    const [bin, ...argv] = repair!.split(' ');
-    expect(bin).toBe('rethumb');
-    const fix = await runCli([...argv, '--allow-host', f.origin.host, '--json']);
+    expect(repair).toMatch(new RegExp(` rebuild ${list} --out ${f.out} --variant small=48x48:cover --variant large=120x$`));
+    const fix = await runPrinted(`${repair} --allow-host ${f.origin.host} --json`, { cwd: f.dir });
     expect(fix.code, fix.stderr).toBe(0);
     expect(JSON.parse(fix.stdout.trim())).toMatchObject({ total: 3, counts: { regenerated: 3, stored: 0 } });
     expect(f.origin.hits()).toBe(3);

@@ -4,7 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/bin.cjs', import.meta.url));
+/** The bin under test; `RETHUMB_TEST_CLI` points the CLI tests at another build (e.g. the one before a fix). */
+export const CLI = process.env.RETHUMB_TEST_CLI ?? fileURLToPath(new URL('../../dist/cli/bin.cjs', import.meta.url));
 
 export interface CliRun {
   code: number | null;
@@ -17,6 +18,10 @@ export interface CliOptions {
   /** Written to the child's stdin, then closed. */
   stdin?: string;
   env?: NodeJS.ProcessEnv;
+  /** Working directory. @default this process's */
+  cwd?: string;
+  /** Run as this user and group id (root only), e.g. to meet a permission error as root. */
+  uid?: number;
   /** Kill the child after this long (a bound, never expected). @default 25_000 */
   timeoutMs?: number;
   /** Start it as the leader of its own process group, so `process.kill(-pid, …)` signals it with its workers, as Ctrl-C does. @default false */
@@ -25,7 +30,13 @@ export interface CliOptions {
 
 /** Start the CLI; `done` resolves when it exits. */
 export function startCli(args: readonly string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: options.detached ?? false });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -41,6 +52,30 @@ export function startCli(args: readonly string[], options: CliOptions = {}): { c
     });
   });
   return { child, done };
+}
+
+/** Run a command line the CLI printed, exactly as printed, in a POSIX shell. */
+export function runPrinted(command: string, options: { cwd: string; timeoutMs?: number }): Promise<CliRun> {
+  const child = spawn('sh', ['-c', command], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 25_000);
+  return new Promise<CliRun>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The command printed on the line after `heading` (indented), e.g. after "to continue, run:". */
+export function printedCommand(stdout: string, heading: string): string | undefined {
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((l) => l.includes(heading));
+  return at === -1 ? undefined : lines[at + 1]?.trim();
 }
 
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {

@@ -31,6 +31,16 @@ describe('NegativeCache', () => {
     expect(c.size).toBe(0);
   });
 
+  it('never remembers a refusal by our own configuration (address policy, allowSvg): it is not the source\'s failure', () => {
+    const { cache: c } = cache();
+    c.remember('http://127.0.0.1:8123/a.jpg', { source: 'x', code: ErrorCodes.FORBIDDEN_ADDRESS, message: '' });
+    c.remember('http://o/a.svg', { source: 'x', code: ErrorCodes.UNSUPPORTED_FORMAT, refusedBy: 'allowSvg', message: '' });
+    expect(c.size).toBe(0);
+    // A format no option accepts (BMP) is the source's: remembered.
+    c.remember('http://o/a.bmp', { source: 'x', code: ErrorCodes.UNSUPPORTED_FORMAT, message: '' });
+    expect(c.recall('http://o/a.bmp')).toMatchObject({ failureClass: 'permanent' });
+  });
+
   it('is bounded: the least recently used entry goes first', () => {
     const { cache: c } = cache();
     for (const n of [1, 2, 3]) c.remember(`http://o/${n}`, { source: 'x', code: ErrorCodes.NOT_AN_IMAGE, message: '' });
