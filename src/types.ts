@@ -2,7 +2,7 @@
  * The vocabulary shared by every layer: records, variants, thumbnails and outcomes.
  * Lower layers import only this file and `errors.ts`.
  */
-import type { ErrorCode } from './errors.js';
+import type { ErrorCode, TimeoutPhase } from './errors.js';
 
 /** One image to rebuild, as a user's database or a manifest describes it. */
 export interface ThumbRecord {
@@ -69,6 +69,10 @@ export interface SourceFailure {
    * answered with the remembered failure (its `code` and `status` are the original's).
    */
   recentlyFailed?: boolean;
+  /** For `RETHUMB_TIMEOUT`: which deadline passed (`connect`, `headers`, `body` or `total`). */
+  phase?: TimeoutPhase;
+  /** For `RETHUMB_TIMEOUT`: that deadline's limit, in ms. */
+  timeoutMs?: number;
 }
 
 /** What `get()` resolves with: always a decodable image of the variant's box. */

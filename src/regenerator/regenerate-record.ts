@@ -109,6 +109,10 @@ async function renderSource(
           maxBytes: options.maxBytes,
           maxRedirects: options.maxRedirects,
           timeoutMs: options.timeoutMs,
+          connectTimeoutMs: options.connectTimeoutMs,
+          headersTimeoutMs: options.headersTimeoutMs,
+          // The total deadline already bounds a body; a gap between chunks is not limited on its own.
+          bodyTimeoutMs: options.timeoutMs,
           userAgent: options.userAgent,
           signal,
           // Refuse HTML error pages and other non-images on their first bytes, before the rest downloads.
