@@ -68,6 +68,9 @@ export interface RegeneratorOptions {
    * - `transientTtlMs`: for timeouts, connection errors, 5xx, 429 … @default 10_000 — a flapping
    *   origin is retried soon.
    * - `maxEntries`: URLs remembered (least recently used go first). @default 10_000; 0 disables.
+   * - `maxBytes`: memory the entries may hold, estimated. @default 8_388_608 (8 MiB) — room for
+   *   the 10 000 entries of typical failures (~600 bytes each: URLs are hashed, messages kept
+   *   short); a long message cannot make an entry exceed ~2.4 KB. 0 disables.
    */
   negativeCache?: NegativeCacheOptions;
   /**
@@ -196,6 +199,8 @@ export interface NegativeCacheOptions {
   transientTtlMs?: number;
   /** URLs remembered; 0 disables the cache. @default 10_000 */
   maxEntries?: number;
+  /** Bytes the entries may hold (estimated: a hashed key and a message of at most 1 000 characters each); 0 disables the cache. @default 8_388_608 */
+  maxBytes?: number;
 }
 
 export type ResolvedRetry = Readonly<Required<RetryOptions>>;
@@ -254,7 +259,7 @@ export const DEFAULTS = Object.freeze({
   perHostInitialConcurrency: 1,
   retry: Object.freeze({ retries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 }),
   circuitBreaker: Object.freeze({ failures: 5, coolDownMs: 30_000 }),
-  negativeCache: Object.freeze({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000 }),
+  negativeCache: Object.freeze({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000, maxBytes: 8 * 1024 * 1024 }),
   renderPixelBudget: 100_000_000,
   maxBytes: 25 * 1024 * 1024,
   maxPixels: 100_000_000,
@@ -398,12 +403,13 @@ function resolveCircuitBreaker(input: unknown): ResolvedCircuitBreaker {
 }
 
 function resolveNegativeCache(input: unknown): ResolvedNegativeCache {
-  const given = objectOption<NegativeCacheOptions>('negativeCache', input, '`{ permanentTtlMs?, transientTtlMs?, maxEntries? }`');
+  const given = objectOption<NegativeCacheOptions>('negativeCache', input, '`{ permanentTtlMs?, transientTtlMs?, maxEntries?, maxBytes? }`');
   const d = DEFAULTS.negativeCache;
   return Object.freeze({
     permanentTtlMs: integer('negativeCache.permanentTtlMs', given.permanentTtlMs ?? d.permanentTtlMs, 0, 7 * 24 * 3_600_000),
     transientTtlMs: integer('negativeCache.transientTtlMs', given.transientTtlMs ?? d.transientTtlMs, 0, 7 * 24 * 3_600_000),
     maxEntries: integer('negativeCache.maxEntries', given.maxEntries ?? d.maxEntries, 0, 10_000_000),
+    maxBytes: integer('negativeCache.maxBytes', given.maxBytes ?? d.maxBytes, 0, 2 ** 40),
   });
 }
 

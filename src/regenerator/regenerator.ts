@@ -50,8 +50,8 @@ export interface RegeneratorStats extends Counters {
   rendering: number;
   rendersQueued: number;
   memoryCache: { entries: number; bytes: number };
-  /** Source URLs remembered as failed (expired ones may count until evicted). */
-  negativeCache: { entries: number };
+  /** Source URLs remembered as failed (expired ones may count until evicted), and the bytes they hold (estimated). */
+  negativeCache: { entries: number; bytes: number };
   /** Per origin host (`host:port`): in flight, queued, current slow-start limit, circuit, pause. */
   hosts: Record<string, HostStats>;
 }
@@ -264,7 +264,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
       outcomes: { ...this.#ctx.counters.outcomes },
       ...this.#ctx.scheduler.counts,
       memoryCache: this.#ctx.cache.stats,
-      negativeCache: { entries: this.#ctx.negativeCache.size },
+      negativeCache: { entries: this.#ctx.negativeCache.size, bytes: this.#ctx.negativeCache.bytes },
       hosts: this.#ctx.scheduler.hostStats(),
     };
   }

@@ -33,7 +33,7 @@ describe('resolveOptions', () => {
     expect(resolved.perHost).toEqual({ concurrency: 6, intervalMs: undefined, intervalCap: undefined, initialConcurrency: 1 });
     expect(resolved.retry).toEqual({ retries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 });
     expect(resolved.circuitBreaker).toEqual({ failures: 5, coolDownMs: 30_000 });
-    expect(resolved.negativeCache).toEqual({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000 });
+    expect(resolved.negativeCache).toEqual({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000, maxBytes: 8 * 1024 * 1024 });
     expect(resolved.backup).toEqual([]);
     expect(resolved.maxBytes).toBe(DEFAULTS.maxBytes);
     expect(resolved.maxPixels).toBe(DEFAULTS.maxPixels);
@@ -94,6 +94,7 @@ describe('resolveOptions', () => {
     ['userAgent', { ...base, userAgent: '' }],
     ['memoryCacheBytes', { ...base, memoryCacheBytes: -1 }],
     ['placeholderColor', { ...base, placeholderColor: 'red' }],
+    ['negativeCache.maxBytes', { ...base, negativeCache: { maxBytes: -1 } }],
   ])('rejects a bad `%s`', (option, options) => {
     const error = configError(options);
     expect(error.option).toBe(option);
