@@ -79,6 +79,11 @@ interface Host {
 
 /** Hosts remembered before idle ones are forgotten (their ramp starts over when they return). */
 const MAX_HOSTS = 1024;
+/**
+ * Characters of host names remembered before idle hosts are forgotten: a URL may carry a host
+ * name of kilobytes (no DNS name is longer than 253), and 1024 of those are megabytes.
+ */
+const MAX_HOST_NAME_CHARS = 128 * 1024;
 const PAUSED = Symbol('paused');
 
 export class DownloadScheduler {
@@ -86,6 +91,8 @@ export class DownloadScheduler {
   readonly #now: () => number;
   readonly #global: PQueue;
   readonly #hosts = new Map<string, Host>();
+  /** Characters of the names in `#hosts`. */
+  #hostNameChars = 0;
   #ids = 0;
 
   constructor(options: DownloadSchedulerOptions) {
@@ -244,7 +251,7 @@ export class DownloadScheduler {
   #host(name: string): Host {
     let host = this.#hosts.get(name);
     if (host) return host;
-    if (this.#hosts.size >= MAX_HOSTS) this.#forgetIdleHosts();
+    if (this.#hosts.size >= MAX_HOSTS || this.#hostNameChars + name.length > MAX_HOST_NAME_CHARS) this.#forgetIdleHosts();
     const { perHost, circuitBreaker } = this.#options;
     const ramp = new SlowStart({ cap: perHost.concurrency, initial: perHost.initialConcurrency });
     host = {
@@ -257,14 +264,18 @@ export class DownloadScheduler {
       downloading: 0,
     };
     this.#hosts.set(name, host);
+    this.#hostNameChars += name.length;
     return host;
   }
 
-  /** Bound the host table: forget hosts with nothing queued, a closed circuit and no pause. */
+  /** Bound the host table (in entries and in characters): forget hosts with nothing queued, a closed circuit and no pause. */
   #forgetIdleHosts(): void {
     const now = this.#now();
     for (const [name, host] of this.#hosts) {
-      if (host.queue.size === 0 && host.queue.pending === 0 && host.breaker.state === 'closed' && host.pausedUntil <= now) this.#hosts.delete(name);
+      if (host.queue.size === 0 && host.queue.pending === 0 && host.breaker.state === 'closed' && host.pausedUntil <= now) {
+        this.#hosts.delete(name);
+        this.#hostNameChars -= name.length;
+      }
     }
   }
 }
