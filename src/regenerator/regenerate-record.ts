@@ -9,6 +9,7 @@ import { ErrorCodes, HttpStatusError, isRethumbError, RethumbError, type ErrorCo
 import { fetchSource } from '../fetching/fetch-source.js';
 import { readImageHeader, renderVariants, type RenderedImage } from '../imaging/render-variants.js';
 import { sniffImage } from '../imaging/sniff-image.js';
+import type { ByteHold } from '../scheduling/byte-budget.js';
 import { RetryBudget, withRetries } from '../scheduling/retry.js';
 import type { Urgency } from '../scheduling/urgency.js';
 import type { SourceFailure, Thumbnail } from '../types.js';
@@ -96,6 +97,23 @@ async function renderSource(
   signal: AbortSignal,
   budget: RetryBudget,
 ): Promise<{ images: ReadonlyMap<string, RenderedImage>; bytesDownloaded: number }> {
+  // The body counts in the download byte budget from its allocation until its render ends.
+  const held = ctx.scheduler.holdSource();
+  try {
+    return await downloadAndRender(ctx, url, urgency, signal, budget, held);
+  } finally {
+    held.release();
+  }
+}
+
+async function downloadAndRender(
+  ctx: RegeneratorContext,
+  url: string,
+  urgency: Urgency,
+  signal: AbortSignal,
+  budget: RetryBudget,
+  held: ByteHold,
+): Promise<{ images: ReadonlyMap<string, RenderedImage>; bytesDownloaded: number }> {
   const { options } = ctx;
   const host = hostOf(url);
   // Each attempt takes its own download slot; the backoff between attempts holds none.
@@ -119,10 +137,13 @@ async function renderSource(
           inspect: async (head, response) => {
             await sniffImage(head, { allowSvg: options.allowSvg, url: response.url, contentType: response.contentType });
           },
+          onBodyBytes: (bytes) => held.set(bytes),
         });
         ctx.emit('fetch', { url, host, ok: true, code: undefined, status: 200, bytes: source.body.length, durationMs: performance.now() - started });
         return source;
       } catch (error) {
+        // This attempt's body is garbage now; a retry starts from nothing.
+        held.release();
         ctx.emit('fetch', {
           url,
           host,

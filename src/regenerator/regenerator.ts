@@ -49,6 +49,8 @@ export interface RegeneratorStats extends Counters {
   downloadsQueued: number;
   rendering: number;
   rendersQueued: number;
+  /** Bytes of source bodies held right now: downloading, waiting for sharp or in sharp (see `downloadByteBudget`). */
+  sourceBytes: number;
   memoryCache: { entries: number; bytes: number };
   /** Source URLs remembered as failed (expired ones may count until evicted), and the bytes they hold (estimated). */
   negativeCache: { entries: number; bytes: number };
@@ -90,6 +92,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
           hostPause: (event) => this.#ctx.emit('hostPause', event),
         },
         renderPixelBudget: resolved.renderPixelBudget,
+        byteBudget: resolved.downloadByteBudget,
       }),
       placeholders: new PlaceholderRenderer({ format: resolved.format, quality: resolved.quality, defaultColor: resolved.placeholderColor }),
       cache: new MemoryCache(resolved.memoryCacheBytes),

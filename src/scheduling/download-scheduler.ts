@@ -6,10 +6,16 @@
  *
  * A task first takes a slot in its host's queue, then a global slot: a global slot is never held
  * while waiting for a host, so one slow or paused host cannot starve the others.
+ *
+ * No download starts while the bytes of downloaded-but-unrendered sources fill `byteBudget`
+ * (see `byte-budget.ts`). A task waits for room outside every queue, holding no slot (a batch
+ * download waiting for bytes must not keep an on-demand one of the same host out of its host
+ * slot), and tasks are let back in priority order as renders release bytes.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { HttpStatusError, OriginUnavailableError } from '../errors.js';
+import { ByteBudget, type ByteHold } from './byte-budget.js';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
 import { hostSignalOf, type HostSignal } from './host-signal.js';
 import type { ScheduleOptions } from './priority.js';
@@ -33,6 +39,11 @@ export interface DownloadSchedulerOptions {
   circuitBreaker: { failures: number; coolDownMs: number };
   /** Longest pause a `Retry-After` can impose on a host, in ms. */
   maxRetryAfterMs: number;
+  /**
+   * Bytes of downloaded-but-unrendered sources (counted through `holdSource()`) past which no
+   * download starts. @default Infinity
+   */
+  byteBudget?: number;
   /** Clock in epoch ms. @default Date.now */
   now?: () => number;
   /** Told about state changes, for events. */
@@ -75,6 +86,8 @@ interface Host {
   readonly rate: RateWindow | undefined;
   pausedUntil: number;
   downloading: number;
+  /** Tasks waiting for room in the byte budget, outside the queues. */
+  waitingForBytes: number;
 }
 
 /** Hosts remembered before idle ones are forgotten (their ramp starts over when they return). */
@@ -85,11 +98,13 @@ const MAX_HOSTS = 1024;
  */
 const MAX_HOST_NAME_CHARS = 128 * 1024;
 const PAUSED = Symbol('paused');
+const OVER_BUDGET = Symbol('over budget');
 
 export class DownloadScheduler {
   readonly #options: DownloadSchedulerOptions;
   readonly #now: () => number;
   readonly #global: PQueue;
+  readonly #budget: ByteBudget;
   readonly #hosts = new Map<string, Host>();
   /** Characters of the names in `#hosts`. */
   #hostNameChars = 0;
@@ -99,6 +114,21 @@ export class DownloadScheduler {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#global = new PQueue({ concurrency: options.concurrency });
+    this.#budget = new ByteBudget(options.byteBudget ?? Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * An account for one source's body, to be fed with its size as it is read and released once
+   * it is rendered (or dropped). While the accounts together hold `byteBudget` bytes or more, no
+   * download starts.
+   */
+  holdSource(): ByteHold {
+    return this.#budget.open();
+  }
+
+  /** Bytes held by sources downloading, waiting for a render or rendering. */
+  get sourceBytes(): number {
+    return this.#budget.held;
   }
 
   /**
@@ -112,13 +142,25 @@ export class DownloadScheduler {
     if (host.breaker.refusing) throw this.#unavailable(host, options.url);
     const id = String((this.#ids += 1));
     const { urgency, signal } = options;
-    const unwatch = urgency?.watch((priority) => this.#raise(host, id, priority));
+    const priority = (): number => urgency?.value ?? options.priority;
+    const unwatch = urgency?.watch((raised) => this.#raise(host, id, raised));
     try {
-      return (await host.queue.add(() => this.#inHostSlot(host, id, task, options), {
-        id,
-        priority: urgency?.value ?? options.priority,
-        ...(signal ? { signal } : {}),
-      })) as T;
+      for (;;) {
+        if (this.#budget.full) {
+          host.waitingForBytes += 1;
+          try {
+            await this.#budget.whenRoom(priority, signal);
+          } finally {
+            host.waitingForBytes -= 1;
+          }
+        }
+        const result = (await host.queue.add(() => this.#inHostSlot(host, id, task, options), {
+          id,
+          priority: priority(),
+          ...(signal ? { signal } : {}),
+        })) as { value: T } | typeof OVER_BUDGET;
+        if (result !== OVER_BUDGET) return result.value;
+      }
     } finally {
       unwatch?.();
     }
@@ -127,7 +169,7 @@ export class DownloadScheduler {
   /** Global in-flight and queued counts. */
   get counts(): { downloading: number; downloadsQueued: number } {
     let queued = 0;
-    for (const host of this.#hosts.values()) queued += host.queue.size + host.queue.pending - host.downloading;
+    for (const host of this.#hosts.values()) queued += host.queue.size + host.queue.pending - host.downloading + host.waitingForBytes;
     return { downloading: this.#global.pending, downloadsQueued: queued };
   }
 
@@ -137,7 +179,7 @@ export class DownloadScheduler {
     for (const host of this.#hosts.values()) {
       stats[host.name] = {
         downloading: host.downloading,
-        queued: host.queue.size + host.queue.pending - host.downloading,
+        queued: host.queue.size + host.queue.pending - host.downloading + host.waitingForBytes,
         limit: host.ramp.limit,
         cap: host.ramp.cap,
         circuit: host.breaker.state,
@@ -152,14 +194,17 @@ export class DownloadScheduler {
     this.#global.clear();
   }
 
-  async #inHostSlot<T>(host: Host, id: string, task: () => Promise<T>, options: DownloadScheduleOptions): Promise<T> {
+  /** The task's result, or OVER_BUDGET when the byte budget filled while it waited for a slot (it gives the slot back). */
+  async #inHostSlot<T>(host: Host, id: string, task: () => Promise<T>, options: DownloadScheduleOptions): Promise<{ value: T } | typeof OVER_BUDGET> {
     const { signal, urgency } = options;
     for (;;) {
       await this.#pause(host, signal);
+      if (this.#budget.full) return OVER_BUDGET;
       const result = await this.#global.add(
-        async (): Promise<{ value: T } | typeof PAUSED> => {
+        async (): Promise<{ value: T } | typeof PAUSED | typeof OVER_BUDGET> => {
           // A Retry-After (or the host's rate) may have closed the door while we waited for a global slot.
           if (this.#resumeAt(host) > this.#now()) return PAUSED;
+          if (this.#budget.full) return OVER_BUDGET;
           const admission = host.breaker.admit();
           if (!admission.admitted) throw this.#unavailable(host, options.url);
           host.rate?.record(this.#now());
@@ -177,7 +222,7 @@ export class DownloadScheduler {
         },
         { id, priority: urgency?.value ?? options.priority, ...(signal ? { signal } : {}) },
       );
-      if (result !== PAUSED) return result.value;
+      if (result !== PAUSED) return result;
     }
   }
 
@@ -262,6 +307,7 @@ export class DownloadScheduler {
       rate: perHost.intervalMs !== undefined && perHost.intervalCap !== undefined ? new RateWindow(perHost.intervalCap, perHost.intervalMs) : undefined,
       pausedUntil: 0,
       downloading: 0,
+      waitingForBytes: 0,
     };
     this.#hosts.set(name, host);
     this.#hostNameChars += name.length;
@@ -272,7 +318,7 @@ export class DownloadScheduler {
   #forgetIdleHosts(): void {
     const now = this.#now();
     for (const [name, host] of this.#hosts) {
-      if (host.queue.size === 0 && host.queue.pending === 0 && host.breaker.state === 'closed' && host.pausedUntil <= now) {
+      if (host.queue.size === 0 && host.queue.pending === 0 && host.waitingForBytes === 0 && host.breaker.state === 'closed' && host.pausedUntil <= now) {
         this.#hosts.delete(name);
         this.#hostNameChars -= name.length;
       }

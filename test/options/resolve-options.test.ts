@@ -42,6 +42,10 @@ describe('resolveOptions', () => {
     expect(resolved.allowPrivateNetworks).toBe(false);
     expect(resolved.allowSvg).toBe(false);
     expect(resolved.renderConcurrency).toBe(defaultRenderConcurrency());
+    // Room for a source of the largest size in every render, and the next one.
+    expect(resolved.downloadByteBudget).toBe((defaultRenderConcurrency() + 1) * DEFAULTS.maxBytes);
+    expect(resolveOptions({ ...base, renderConcurrency: 2, maxBytes: 1_000 }).downloadByteBudget).toBe(3_000);
+    expect(resolveOptions({ ...base, downloadByteBudget: 5 }).downloadByteBudget).toBe(5);
     expect(resolved.variants.get('small')).toEqual({ name: 'small', width: 150, height: 150, fit: 'cover' });
     expect(Object.isFrozen(resolved)).toBe(true);
   });
@@ -95,6 +99,7 @@ describe('resolveOptions', () => {
     ['memoryCacheBytes', { ...base, memoryCacheBytes: -1 }],
     ['placeholderColor', { ...base, placeholderColor: 'red' }],
     ['negativeCache.maxBytes', { ...base, negativeCache: { maxBytes: -1 } }],
+    ['downloadByteBudget', { ...base, downloadByteBudget: 0 }],
   ])('rejects a bad `%s`', (option, options) => {
     const error = configError(options);
     expect(error.option).toBe(option);
