@@ -59,6 +59,12 @@ export const ErrorCodes = {
   UNKNOWN_KEY: 'RETHUMB_UNKNOWN_KEY',
   /** A batch journal cannot be used: it belongs to another manifest or job, or it is unreadable. */
   JOURNAL: 'RETHUMB_JOURNAL',
+  /**
+   * A record's (or placeholder hints') `thumbhash` is not a ThumbHash: not base64, too short or
+   * long, or a header that does not match its length. It is ignored (the placeholder is the flat
+   * one) and reported as a failure with `source: 'thumbhash'`, never thrown.
+   */
+  INVALID_THUMBHASH: 'RETHUMB_INVALID_THUMBHASH',
   /** The body's `Content-Encoding` names a coding rethumb cannot decode (`compress`, `zstd` before Node 22.15 …). */
   UNSUPPORTED_ENCODING: 'RETHUMB_UNSUPPORTED_ENCODING',
   /** The body could not be decoded as its `Content-Encoding` said: corrupt or truncated gzip, deflate or br data. */
@@ -337,6 +343,13 @@ export class JournalError extends RethumbError {
   constructor(path: string, why: string, cause?: unknown) {
     super(ErrorCodes.JOURNAL, `Cannot resume from ${path}: ${why}`, { cause });
     this.path = path;
+  }
+}
+
+/** A `thumbhash` that cannot be drawn; reported beside a placeholder, never thrown by rethumb. */
+export class InvalidThumbHashError extends RethumbError {
+  constructor(why: string) {
+    super(ErrorCodes.INVALID_THUMBHASH, `Ignored the thumbhash: ${why}`);
   }
 }
 

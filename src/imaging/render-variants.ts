@@ -12,6 +12,7 @@ import { AbortedError, DecodeError, PixelLimitError, RethumbError } from '../err
 import type { ResolvedVariant } from '../options.js';
 import { encodeImage, type RenderTarget, type RenderedImage } from './encode-image.js';
 import { readImageHeader, type ImageHeader, type ReadImageHeaderOptions } from './image-header.js';
+import { thumbHashOf } from './thumbhash.js';
 import { intermediateSize, variantSize } from './variant-size.js';
 
 export type { RenderTarget, RenderedImage } from './encode-image.js';
@@ -26,6 +27,12 @@ export interface RenderVariantsOptions extends RenderTarget {
   header?: ImageHeader;
   /** Checked between stages; a sharp call already running finishes first. */
   signal?: AbortSignal;
+}
+
+/** Every variant's image by variant name, and the source's ThumbHash from the same decode. */
+export interface RenderedVariants extends Map<string, RenderedImage> {
+  /** The source's ThumbHash, base64 (see `thumbHashOf`); undefined when no variant was asked for. */
+  thumbhash?: string;
 }
 
 /** Decoded pixels shared by every variant. */
@@ -43,7 +50,7 @@ const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
 
 /**
  * ONE decode of `body`, every variant derived from those pixels. Resolves with a map from
- * variant name to its encoded image.
+ * variant name to its encoded image, carrying the source's ThumbHash (from the same pixels).
  *
  * Sizes (see `variantSize`): `cover`, `contain` and `fill` always produce exactly the box,
  * enlarging a small source, so a UI slot is always filled; `inside` and `outside` never
@@ -60,10 +67,10 @@ export async function renderVariants(
   body: Buffer,
   variants: readonly ResolvedVariant[],
   options: RenderVariantsOptions,
-): Promise<Map<string, RenderedImage>> {
+): Promise<RenderedVariants> {
   const { signal, url } = options;
   throwIfAborted(signal);
-  const rendered = new Map<string, RenderedImage>();
+  const rendered: RenderedVariants = new Map<string, RenderedImage>();
   if (variants.length === 0) return rendered;
 
   const header = options.header ?? (await readImageHeader(body, options));
@@ -71,6 +78,7 @@ export async function renderVariants(
   throwIfAborted(signal);
 
   const pixels = await decodeOnce(body, header, variants, options);
+  rendered.thumbhash = thumbHashOf(pixels);
   for (const variant of variants) {
     throwIfAborted(signal);
     try {

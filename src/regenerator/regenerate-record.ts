@@ -7,7 +7,7 @@
  */
 import { ErrorCodes, HttpStatusError, isRethumbError, RethumbError, type ErrorCode } from '../errors.js';
 import { fetchSource } from '../fetching/fetch-source.js';
-import { readImageHeader, renderVariants, type RenderedImage } from '../imaging/render-variants.js';
+import { readImageHeader, renderVariants, type RenderedVariants } from '../imaging/render-variants.js';
 import { sniffImage } from '../imaging/sniff-image.js';
 import type { ByteHold } from '../scheduling/byte-budget.js';
 import { RetryBudget, withRetries } from '../scheduling/retry.js';
@@ -28,6 +28,8 @@ export interface Regeneration {
   reason: ErrorCode | undefined;
   /** Bytes of the source body that won (0 when every source failed). */
   bytesDownloaded: number;
+  /** The winning source's ThumbHash, base64 (undefined when every source failed). */
+  thumbhash?: string;
 }
 
 export interface RegenerateOptions {
@@ -53,7 +55,7 @@ export async function regenerateRecord(
       failures.push({ ...recent.failure, recentlyFailed: true });
       continue;
     }
-    let rendered: ReadonlyMap<string, RenderedImage>;
+    let rendered: RenderedVariants;
     let bytesDownloaded: number;
     try {
       ({ images: rendered, bytesDownloaded } = await renderSource(ctx, url, urgency, signal, budget));
@@ -81,10 +83,11 @@ export async function regenerateRecord(
         key: record.key,
         variant: name,
         ...(reason === undefined ? {} : { reason, failures: [...failures] }),
+        ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }),
       });
     }
     await writeThumbnails(ctx, record.key, thumbnails, false);
-    return { outcome, thumbnails, failures, reason, bytesDownloaded };
+    return { outcome, thumbnails, failures, reason, bytesDownloaded, ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }) };
   }
   return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0 };
 }
@@ -96,7 +99,7 @@ async function renderSource(
   urgency: Urgency,
   signal: AbortSignal,
   budget: RetryBudget,
-): Promise<{ images: ReadonlyMap<string, RenderedImage>; bytesDownloaded: number }> {
+): Promise<{ images: RenderedVariants; bytesDownloaded: number }> {
   // The body counts in the download byte budget from its allocation until its render ends.
   const held = ctx.scheduler.holdSource();
   try {
@@ -113,7 +116,7 @@ async function downloadAndRender(
   signal: AbortSignal,
   budget: RetryBudget,
   held: ByteHold,
-): Promise<{ images: ReadonlyMap<string, RenderedImage>; bytesDownloaded: number }> {
+): Promise<{ images: RenderedVariants; bytesDownloaded: number }> {
   const { options } = ctx;
   const host = hostOf(url);
   // Each attempt takes its own download slot; the backoff between attempts holds none.
