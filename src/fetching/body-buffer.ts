@@ -7,7 +7,7 @@
 
 /** First capacity of a body of unknown length: most thumbnails' sources are larger. */
 const INITIAL_UNKNOWN = 64 * 1024;
-/** Spare capacity worth a copy at the end (smaller waste is kept as a view). */
+/** Spare capacity never worth a copy at the end (it is kept, as a view's slack). */
 const TRIM_SLACK = 64 * 1024;
 
 export interface BodyBufferOptions {
@@ -57,10 +57,13 @@ export class BodyBuffer {
 
   /**
    * The body, exactly `length` bytes. A body shorter than its capacity (shorter than announced,
-   * or of unknown length) is copied into a buffer of its size when the spare room is worth it.
+   * or of unknown length) is copied into a buffer of its size when more than a quarter of the
+   * capacity is spare: a copy is one more body in memory until the old buffer is collected, so
+   * it is made only when it saves much for the body's remaining life (the wait for sharp).
    */
   bytes(): Buffer {
-    if (this.#buffer.length - this.#length > TRIM_SLACK) {
+    const spare = this.#buffer.length - this.#length;
+    if (spare > TRIM_SLACK && spare * 4 > this.#buffer.length) {
       const exact = Buffer.allocUnsafe(this.#length);
       this.#buffer.copy(exact, 0, 0, this.#length);
       this.#buffer = exact;
