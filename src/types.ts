@@ -80,7 +80,7 @@ export interface SourceFailure {
   recentlyFailed?: boolean;
   /** For `RETHUMB_TIMEOUT`: which deadline passed (`connect`, `headers`, `body` or `total`). */
   phase?: TimeoutPhase;
-  /** For `RETHUMB_TIMEOUT`: that deadline's limit, in ms. */
+  /** For `RETHUMB_TIMEOUT`, that deadline's limit, in ms; for `RETHUMB_DEADLINE`, the `deadlineMs` that passed. */
   timeoutMs?: number;
 }
 

@@ -146,7 +146,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     const linked = linkSignals([options.signal, this.#closing.signal]);
     let thumb: Thumbnail;
     try {
-      thumb = await this.#resolve(record, spec, linked.signal, deadlineMs === undefined ? undefined : started + deadlineMs);
+      thumb = await this.#resolve(record, spec, linked.signal, deadlineMs === undefined ? undefined : { at: started + deadlineMs, ms: deadlineMs });
     } finally {
       linked.dispose();
     }
@@ -162,7 +162,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     return thumb;
   }
 
-  async #resolve(record: ThumbRecord, spec: ResolvedVariant, signal: AbortSignal, deadline: number | undefined): Promise<Thumbnail> {
+  async #resolve(record: ThumbRecord, spec: ResolvedVariant, signal: AbortSignal, deadline: { at: number; ms: number } | undefined): Promise<Thumbnail> {
     const checked = normalizeRecord(record);
     if (!checked.ok) {
       const failure: SourceFailure = { source: 'record', code: checked.error.code, message: checked.error.message };
@@ -186,13 +186,20 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
       for (const thumb of regen.thumbnails.values()) this.#ctx.cache.set(thumb);
       return regen;
     });
-    const regen = deadline === undefined ? await pending : await this.#beforeDeadline(pending, deadline, signal);
+    const regen = deadline === undefined ? await pending : await this.#beforeDeadline(pending, deadline.at, signal);
     if (!regen) {
       // The deadline passed: serve a stand-in now; the regeneration lands in the store and cache later.
       pending.catch(() => {});
-      const why = { reason: ErrorCodes.DEADLINE, failures: [] };
+      // Named like every other deadline: which one, and its limit.
+      const late: SourceFailure = {
+        source: checked.value.record.url,
+        code: ErrorCodes.DEADLINE,
+        message: `deadlineMs of ${deadline!.ms} ms passed before the regeneration ended; it goes on in the background`,
+        timeoutMs: deadline!.ms,
+      };
+      const why = { reason: ErrorCodes.DEADLINE, failures: [late] };
       const standIn = await this.#derive(key, [spec], why, Priority.onDemand, signal, false);
-      return standIn.get(spec.name) ?? this.#placeholder(key, spec, hints, ErrorCodes.DEADLINE, []);
+      return standIn.get(spec.name) ?? this.#placeholder(key, spec, hints, ErrorCodes.DEADLINE, [late]);
     }
     const fresh = regen.thumbnails.get(spec.name);
     if (fresh) return fresh;

@@ -81,4 +81,13 @@ describe('get(): timeouts name their real phase and limit', () => {
     expect(thumb.failures?.[0]).toMatchObject({ code: ErrorCodes.TIMEOUT, phase: 'total', timeoutMs: 400 });
     expect(thumb.failures?.[0]?.message).toContain('total deadline of 400 ms');
   });
+
+  it('a get() deadline: the stand-in names deadlineMs and its value', async () => {
+    const server = await origin({ '/slow.jpg': { kind: 'image', body: jpeg, contentType: 'image/jpeg', delayMs: 1_500 } });
+    const regen = regenerator(server);
+    const standIn = await regen.get({ url: server.urlFor('/slow.jpg') }, 'small', { deadlineMs: 100 });
+    expect(standIn).toMatchObject({ outcome: 'placeholder', reason: ErrorCodes.DEADLINE });
+    expect(standIn.failures?.[0]).toMatchObject({ source: server.urlFor('/slow.jpg'), code: ErrorCodes.DEADLINE, timeoutMs: 100 });
+    expect(standIn.failures?.[0]?.message).toContain('deadlineMs of 100 ms');
+  });
 });
