@@ -128,7 +128,8 @@ export interface RegeneratorOptions {
    */
   connectTimeoutMs?: number;
   /**
-   * Time from sending the request to receiving response headers, in ms.
+   * Time from a request's start (connecting included; each redirect hop anew) to its final
+   * response's headers, in ms. Interim responses (`103 Early Hints` …) do not extend it.
    * @default 10_000 — lets a slow origin think; a hung one does not hold a slot for long.
    */
   headersTimeoutMs?: number;

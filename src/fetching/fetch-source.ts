@@ -20,7 +20,7 @@ import {
   UnsupportedProtocolError,
   type TimeoutPhase,
 } from '../errors.js';
-import { linkSignals } from '../linked-signal.js';
+import { linkSignals, type LinkedSignal } from '../linked-signal.js';
 import { BodyBuffer } from './body-buffer.js';
 import { contentCodings, decodeContent, type ContentCoding } from './decode-content.js';
 
@@ -207,7 +207,7 @@ async function follow(start: URL, options: FetchSourceOptions, deadlines: Deadli
  * seconds and never answering held a slot until the total deadline.
  */
 class Deadlines {
-  readonly #linked;
+  readonly #linked: LinkedSignal;
   readonly #options: FetchSourceOptions;
   readonly #total: NodeJS.Timeout;
   #headers: NodeJS.Timeout | undefined;
