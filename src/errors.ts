@@ -137,8 +137,9 @@ export class InvalidKeyError extends RethumbError {
 }
 
 export class InvalidUrlError extends RethumbError {
-  constructor(url: unknown, cause?: unknown) {
-    super(ErrorCodes.INVALID_URL, `Invalid URL ${describe(url)}`, { cause, url: String(url) });
+  /** `why`, when the URL parses but cannot be fetched (e.g. a host name longer than DNS allows). */
+  constructor(url: unknown, cause?: unknown, why?: string) {
+    super(ErrorCodes.INVALID_URL, `Invalid URL ${describe(url)}${why ? `: ${why}` : ''}`, { cause, url: String(url) });
   }
 }
 

@@ -27,6 +27,12 @@ import { contentCodings, decodeContent, type ContentCoding } from './decode-cont
 /** Bytes handed to `inspect()` before the rest of a body is read: what file-type needs to sniff any format. */
 export const SNIFF_BYTES = 4100;
 
+/**
+ * Longest host name fetched: what DNS allows (RFC 1035). A longer one cannot resolve; refusing
+ * it up front also keeps host names of kilobytes out of every per-host table.
+ */
+export const MAX_HOSTNAME_LENGTH = 253;
+
 export interface FetchSourceOptions {
   /** The dispatcher requests go through, normally `createGuardedAgent()`. */
   dispatcher: Dispatcher;
@@ -332,6 +338,9 @@ function parseSourceUrl(input: string, base?: URL): URL {
     throw new InvalidUrlError(input, error);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UnsupportedProtocolError(url.href, url.protocol);
+  if (url.hostname.length > MAX_HOSTNAME_LENGTH) {
+    throw new InvalidUrlError(input, undefined, `its host name is ${url.hostname.length} characters, over the ${MAX_HOSTNAME_LENGTH} a DNS name can have`);
+  }
   return url;
 }
 

@@ -14,14 +14,11 @@ import { boundedString } from '../detach-string.js';
 import { ErrorCodes, type ErrorCode, type TimeoutPhase } from '../errors.js';
 import { classifyFailure, type FailureClass } from '../failure-class.js';
 import type { ResolvedNegativeCache } from '../options.js';
+import type { FailureMemory, RecentFailure } from '../scheduling/failure-memory.js';
 import type { SourceFailure } from '../types.js';
 import { MAX_FAILURE_MESSAGE } from './source-failure.js';
 
-/** A remembered failure. */
-export interface RecentFailure {
-  failure: SourceFailure;
-  failureClass: FailureClass;
-}
+export type { RecentFailure } from '../scheduling/failure-memory.js';
 
 /** What an entry keeps: the failure without its URL (the caller has that). */
 interface Remembered {
@@ -49,13 +46,26 @@ const NOT_ABOUT_THE_SOURCE: ReadonlySet<string> = new Set([
   ErrorCodes.RECENTLY_FAILED,
 ]);
 
-export class NegativeCache {
-  readonly #ttl: Record<FailureClass, number>;
+/**
+ * Whether and how long a failure of a source is remembered: undefined for failures that are
+ * not the source's doing, or whose class has a TTL of 0. One policy for every `FailureMemory`
+ * (this in-process cache and the shared ones), so a fleet remembers exactly what one process would.
+ */
+export function retentionOf(failure: SourceFailure, ttl: Pick<ResolvedNegativeCache, 'permanentTtlMs' | 'transientTtlMs'>): { failureClass: FailureClass; ttlMs: number } | undefined {
+  if (NOT_ABOUT_THE_SOURCE.has(failure.code)) return undefined;
+  const failureClass = classifyFailure(failure);
+  const ttlMs = failureClass === 'permanent' ? ttl.permanentTtlMs : ttl.transientTtlMs;
+  return ttlMs === 0 ? undefined : { failureClass, ttlMs };
+}
+
+/** The failure memory of one process: a bounded LRU with a TTL per entry. */
+export class NegativeCache implements FailureMemory {
+  readonly #ttl: Pick<ResolvedNegativeCache, 'permanentTtlMs' | 'transientTtlMs'>;
   readonly #entries: LRUCache<string, Remembered> | undefined;
 
   /** `now` is injectable (ms, monotonic or epoch) so TTL tests never sleep. */
   constructor(options: ResolvedNegativeCache, now?: () => number) {
-    this.#ttl = { permanent: options.permanentTtlMs, transient: options.transientTtlMs };
+    this.#ttl = { permanentTtlMs: options.permanentTtlMs, transientTtlMs: options.transientTtlMs };
     this.#entries =
       options.maxEntries === 0 || options.maxBytes === 0
         ? undefined
@@ -71,19 +81,18 @@ export class NegativeCache {
 
   /** Remember that `url` failed (ignored for failures that are not the source's doing). */
   remember(url: string, failure: SourceFailure): void {
-    if (!this.#entries || NOT_ABOUT_THE_SOURCE.has(failure.code)) return;
-    const failureClass = classifyFailure(failure);
-    const ttl = this.#ttl[failureClass];
-    if (ttl === 0) return;
+    if (!this.#entries) return;
+    const retention = retentionOf(failure, this.#ttl);
+    if (!retention) return;
     const entry: Remembered = {
       code: failure.code,
       message: boundedString(failure.message, MAX_FAILURE_MESSAGE),
       status: failure.status,
       phase: failure.phase,
       timeoutMs: failure.timeoutMs,
-      failureClass,
+      failureClass: retention.failureClass,
     };
-    this.#entries.set(keyOf(url), entry, { ttl });
+    this.#entries.set(keyOf(url), entry, { ttl: retention.ttlMs });
   }
 
   /** The failure remembered for `url`, if it has not expired. */

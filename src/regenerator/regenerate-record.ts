@@ -6,7 +6,7 @@
  * download failures are retried within the record's retry budget.
  */
 import { ErrorCodes, HttpStatusError, isRethumbError, RethumbError, type ErrorCode } from '../errors.js';
-import { fetchSource } from '../fetching/fetch-source.js';
+import { fetchSource, MAX_HOSTNAME_LENGTH } from '../fetching/fetch-source.js';
 import { readImageHeader, renderVariants, type RenderedVariants } from '../imaging/render-variants.js';
 import { sniffImage } from '../imaging/sniff-image.js';
 import type { ByteHold } from '../scheduling/byte-budget.js';
@@ -48,7 +48,7 @@ export async function regenerateRecord(
   const budget = new RetryBudget(ctx.options.retry.retries);
   for (const [index, url] of record.sources.entries()) {
     signal.throwIfAborted();
-    const recent = options.retryFailed ? undefined : ctx.negativeCache.recall(url);
+    const recent = options.retryFailed ? undefined : await ctx.negativeCache.recall(url);
     if (recent) {
       // Reported under the original failure's code, so `reason` stays meaningful.
       ctx.counters.recentlyFailed += 1;
@@ -227,9 +227,11 @@ export async function writeThumbnails(
   return written;
 }
 
+/** The URL's `host:port`, or '' when it has none that could be fetched (fetchSource then says why). */
 function hostOf(url: string): string {
   try {
-    return new URL(url).host;
+    const { host, hostname } = new URL(url);
+    return hostname.length > MAX_HOSTNAME_LENGTH ? '' : host;
   } catch {
     return '';
   }

@@ -313,6 +313,14 @@ describe('fetchSource: URLs', () => {
     expect(error.code).toBe(ErrorCodes.INVALID_URL);
   });
 
+  it('a host name longer than DNS allows → InvalidUrlError, without a lookup', async () => {
+    const lookup = fakeLookup({});
+    const error = await rejectionOf(fetchSource(`http://${'a'.repeat(250)}.example/a.jpg`, options(agent({ lookup }))));
+    expect(error.code).toBe(ErrorCodes.INVALID_URL);
+    expect(error.message).toContain('host name is 258 characters');
+    expect(lookup.calls).toEqual([]);
+  });
+
   it.each([
     ['file:///etc/passwd', 'file:'],
     ['data:image/png;base64,iVBORw0KGgo=', 'data:'],

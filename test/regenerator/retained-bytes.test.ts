@@ -1,15 +1,14 @@
 /**
  * Everything kept beyond a request is bounded in bytes, not only in entries: the rebuild
  * report's fallbacks, the memory cache (thumbnails carry the failures that led to them) and the
- * scheduler's table of hosts.
+ * per-host tables (no host name longer than DNS allows gets into them).
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { MemoryCache } from '../../src/regenerator/memory-cache.js';
 import { RebuildTally } from '../../src/regenerator/rebuild-tally.js';
 import type { RecordResult } from '../../src/regenerator/rebuild-types.js';
-import { DownloadScheduler } from '../../src/scheduling/download-scheduler.js';
-import { Priority } from '../../src/scheduling/priority.js';
+import { createRegenerator, MemoryStore } from '../../src/index.js';
 
 const longUrl = (n: number): string => `http://images.example/${n}/${'p'.repeat(8_000)}`;
 
@@ -79,20 +78,21 @@ describe('MemoryCache: counts what a thumbnail carries besides its body', () => 
   });
 });
 
-describe('DownloadScheduler: the host table is bounded in characters', () => {
-  it('2 000 idle hosts of 1 000 characters are not all remembered', async () => {
-    const scheduler = new DownloadScheduler({
-      concurrency: 4,
-      perHost: { concurrency: 2, initialConcurrency: 2, intervalMs: undefined, intervalCap: undefined },
-      circuitBreaker: { failures: 3, coolDownMs: 60_000 },
-      maxRetryAfterMs: 30_000,
-    });
-    for (let n = 0; n < 2_000; n += 1) {
-      const host = `${n}-${'h'.repeat(1_000)}.example`;
-      await scheduler.run(host, async () => n, { priority: Priority.batch, url: `http://${host}/a.jpg` });
+describe('host names: none longer than DNS allows is fetched or remembered', () => {
+  it('300 records whose host names are 1 000 characters fall back as RETHUMB_INVALID_URL, and no host table holds them', async () => {
+    const regen = createRegenerator({ store: new MemoryStore(), variants: { small: { width: 32, height: 32, fit: 'cover' } } });
+    try {
+      // One label of 1 000 characters: a resolver could not even encode it (labels stop at 63),
+      // so even a regression would not send a DNS query.
+      const thumbs = await Promise.all(
+        Array.from({ length: 300 }, (_, n) => regen.get({ url: `http://${n}-${'h'.repeat(1_000)}.example/a.jpg` }, 'small')),
+      );
+      expect(new Set(thumbs.map((thumb) => thumb.reason))).toEqual(new Set([ErrorCodes.INVALID_URL]));
+      expect(thumbs[0]?.failures?.[0]?.message).toContain('over the 253 a DNS name can have');
+      const hosts = Object.keys(regen.stats().hosts);
+      expect(hosts.every((host) => host.length <= 253)).toBe(true);
+    } finally {
+      await regen.close();
     }
-    const remembered = Object.keys(scheduler.hostStats());
-    expect(remembered.length).toBeLessThanOrEqual(131);
-    expect(remembered.reduce((chars, host) => chars + host.length, 0)).toBeLessThanOrEqual(128 * 1024);
   });
 });
