@@ -71,7 +71,8 @@ export interface RegeneratorOptions {
    * - `maxEntries`: URLs remembered (least recently used go first). @default 10_000; 0 disables.
    * - `maxBytes`: memory the entries may hold, estimated. @default 8_388_608 (8 MiB) — room for
    *   the 10 000 entries of typical failures (~600 bytes each: URLs are hashed, messages kept
-   *   short); a long message cannot make an entry exceed ~2.4 KB. 0 disables.
+   *   short); a long message cannot make an entry exceed ~2.4 KB. 0 disables. For the in-process
+   *   memory; a shared one (`coordination`) is bounded by `maxEntries`.
    */
   negativeCache?: NegativeCacheOptions;
   /**
