@@ -5,6 +5,7 @@
  * these codes.
  */
 
+import { boundedString } from './detach-string.js';
 import type { DamageKind } from './integrity/image-damage.js';
 
 /** Every code rethumb can raise or report as a fallback reason. */
@@ -27,11 +28,11 @@ export const ErrorCodes = {
   FORBIDDEN_ADDRESS: 'RETHUMB_FORBIDDEN_ADDRESS',
   /** The origin answered with a status other than 2xx (see `status`). */
   HTTP_STATUS: 'RETHUMB_HTTP_STATUS',
-  /** A connect, headers or total deadline passed (see `phase`). */
+  /** A connect, headers, body or total deadline passed (see `phase` and `timeoutMs`). */
   TIMEOUT: 'RETHUMB_TIMEOUT',
   /** The connection failed: refused, reset, closed early, DNS failure. */
   CONNECTION: 'RETHUMB_CONNECTION',
-  /** The body exceeded the byte limit (announced by Content-Length or counted while streaming). */
+  /** The body exceeded the byte limit (announced by Content-Length, or counted while streaming: raw and, for a compressed body, decoded). */
   TOO_LARGE: 'RETHUMB_TOO_LARGE',
   /** More redirects than `maxRedirects`. */
   TOO_MANY_REDIRECTS: 'RETHUMB_TOO_MANY_REDIRECTS',
@@ -69,6 +70,10 @@ export const ErrorCodes = {
   INVALID_THUMBHASH: 'RETHUMB_INVALID_THUMBHASH',
   /** A manifest cannot be read as one at all (a CSV header without a `url` column); malformed lines are only skipped. */
   MANIFEST: 'RETHUMB_MANIFEST',
+  /** The body's `Content-Encoding` names a coding rethumb cannot decode (`compress`, `zstd` before Node 22.15 …). */
+  UNSUPPORTED_ENCODING: 'RETHUMB_UNSUPPORTED_ENCODING',
+  /** The body could not be decoded as its `Content-Encoding` said: corrupt or truncated gzip, deflate or br data. */
+  CORRUPT_ENCODING: 'RETHUMB_CORRUPT_ENCODING',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -134,8 +139,9 @@ export class InvalidKeyError extends RethumbError {
 }
 
 export class InvalidUrlError extends RethumbError {
-  constructor(url: unknown, cause?: unknown) {
-    super(ErrorCodes.INVALID_URL, `Invalid URL ${describe(url)}`, { cause, url: String(url) });
+  /** `why`, when the URL parses but cannot be fetched (e.g. a host name longer than DNS allows). */
+  constructor(url: unknown, cause?: unknown, why?: string) {
+    super(ErrorCodes.INVALID_URL, `Invalid URL ${describe(url)}${why ? `: ${why}` : ''}`, { cause, url: String(url) });
   }
 }
 
@@ -203,15 +209,42 @@ export class TooLargeError extends RethumbError {
   readonly size: number;
   /** True when `Content-Length` announced the size and nothing was read; false when counted while streaming. */
   readonly announced: boolean;
-  constructor(url: string, limit: number, size: number, announced: boolean) {
+  /** The `Content-Encoding` whose decoded bytes went over the limit; undefined when the bytes as sent did. */
+  readonly decodedFrom: string | undefined;
+  constructor(url: string, limit: number, size: number, announced: boolean, decodedFrom?: string) {
+    const what = decodedFrom === undefined ? 'body' : `body decoded from ${decodedFrom}`;
     super(
       ErrorCodes.TOO_LARGE,
-      `${truncateUrl(url)}: body ${announced ? 'announced as' : 'exceeded'} ${size} bytes, over the limit of ${limit} bytes`,
+      `${truncateUrl(url)}: ${what} ${announced ? 'announced as' : 'exceeded'} ${size} bytes, over the limit of ${limit} bytes`,
       { url },
     );
     this.limit = limit;
     this.size = size;
     this.announced = announced;
+    this.decodedFrom = decodedFrom;
+  }
+}
+
+export class UnsupportedEncodingError extends RethumbError {
+  /** The coding that cannot be decoded, lower-cased (e.g. `compress`). */
+  readonly coding: string;
+  constructor(url: string, coding: string) {
+    super(
+      ErrorCodes.UNSUPPORTED_ENCODING,
+      `${truncateUrl(url)}: Content-Encoding ${describe(coding)} cannot be decoded (gzip, x-gzip, deflate, br and identity can)`,
+      { url },
+    );
+    this.coding = boundedString(coding, 80);
+  }
+}
+
+export class CorruptEncodingError extends RethumbError {
+  /** The coding whose data was corrupt or truncated (`gzip`, `deflate`, `br` …). */
+  readonly coding: string;
+  constructor(url: string, coding: string, cause?: unknown) {
+    const detail = cause instanceof Error ? `: ${(cause as NodeJS.ErrnoException).code ?? cause.message}` : '';
+    super(ErrorCodes.CORRUPT_ENCODING, `${truncateUrl(url)}: body is not valid ${coding} data as Content-Encoding said${detail}`, { url, cause });
+    this.coding = coding;
   }
 }
 
@@ -236,7 +269,8 @@ export class NotAnImageError extends RethumbError {
     super(
       ErrorCodes.NOT_AN_IMAGE,
       `${url ? truncateUrl(url) : 'source'}: bytes are ${detected === 'empty' ? 'empty' : `not an image (${detected})`}` +
-        (contentType ? ` although Content-Type said ${contentType}` : ''),
+        // The header is the origin's to choose (up to undici's 16 KiB of headers): quote a bounded copy.
+        (contentType ? ` although Content-Type said ${describe(contentType)}` : ''),
       { url },
     );
     this.detected = detected;
@@ -356,17 +390,21 @@ export function isRethumbError(error: unknown, code?: ErrorCode): error is Rethu
   return error instanceof RethumbError && (code === undefined || error.code === code);
 }
 
-/** A short, safe description of a value for messages. */
+/** A short, safe description of a value for messages (a string is cut to 80 characters and copied). */
 export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
-  if (typeof value === 'string') return `\`${value.length > 80 ? `${value.slice(0, 77)}...` : value}\``;
+  if (typeof value === 'string') return `\`${value.length > 80 ? boundedString(value, 80) : value}\``;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `\`${String(value)}\``;
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'function') return 'a function';
   return `an object`;
 }
 
+/**
+ * A URL for a message: at most 200 characters, and a copy. Messages outlive requests (in
+ * failures, the negative cache, reports), and a `slice` of a long URL would keep all of it alive.
+ */
 function truncateUrl(url: string): string {
-  return url.length > 200 ? `${url.slice(0, 197)}...` : url;
+  return url.length > 200 ? boundedString(url, 200) : url;
 }

@@ -69,6 +69,10 @@ export interface RegeneratorOptions {
    * - `transientTtlMs`: for timeouts, connection errors, 5xx, 429 … @default 10_000 — a flapping
    *   origin is retried soon.
    * - `maxEntries`: URLs remembered (least recently used go first). @default 10_000; 0 disables.
+   * - `maxBytes`: memory the entries may hold, estimated. @default 8_388_608 (8 MiB) — room for
+   *   the 10 000 entries of typical failures (~600 bytes each: URLs are hashed, messages kept
+   *   short); a long message cannot make an entry exceed ~2.4 KB. 0 disables. For the in-process
+   *   memory; a shared one (`coordination`) is bounded by `maxEntries`.
    */
   negativeCache?: NegativeCacheOptions;
   /**
@@ -98,6 +102,16 @@ export interface RegeneratorOptions {
    */
   renderPixelBudget?: number;
   /**
+   * Bytes of source bodies held between download and the end of their render, shared by
+   * `get()` and `rebuild()`. While they fill it no download starts (on-demand ones resume
+   * first); one already started always finishes, so at most `concurrency` bodies of `maxBytes`
+   * can come on top, and a source larger than the whole budget still goes through.
+   * @default (renderConcurrency + 1) × maxBytes (100 MiB with 3 renders) — every render can
+   * hold a source of the largest accepted size while the next one waits; downloading further
+   * ahead only makes bodies wait in memory (80 concurrent `get()`s held 47–55 sources, 351–417 MB).
+   */
+  downloadByteBudget?: number;
+  /**
    * Largest source body, in bytes, enforced while streaming and at once from `Content-Length`.
    * @default 26_214_400 (25 MiB) — above any camera JPEG, below what lets one record hog memory.
    */
@@ -118,7 +132,8 @@ export interface RegeneratorOptions {
    */
   connectTimeoutMs?: number;
   /**
-   * Time from sending the request to receiving response headers, in ms.
+   * Time from a request's start (connecting included; each redirect hop anew) to its final
+   * response's headers, in ms. Interim responses (`103 Early Hints` …) do not extend it.
    * @default 10_000 — lets a slow origin think; a hung one does not hold a slot for long.
    */
   headersTimeoutMs?: number;
@@ -226,6 +241,8 @@ export interface NegativeCacheOptions {
   transientTtlMs?: number;
   /** URLs remembered; 0 disables the cache. @default 10_000 */
   maxEntries?: number;
+  /** Bytes the entries may hold (estimated: a hashed key and a message of at most 1 000 characters each); 0 disables the cache. @default 8_388_608 */
+  maxBytes?: number;
 }
 
 export type ResolvedRetry = Readonly<Required<RetryOptions>>;
@@ -260,6 +277,7 @@ export interface ResolvedOptions {
   readonly backup: readonly Store[];
   readonly renderConcurrency: number;
   readonly renderPixelBudget: number;
+  readonly downloadByteBudget: number;
   readonly maxBytes: number;
   readonly maxPixels: number;
   readonly maxRedirects: number;
@@ -280,7 +298,7 @@ export interface ResolvedOptions {
 
 export const VERSION = '0.1.0';
 
-/** Defaults of every optional option (quality and renderConcurrency depend on others). */
+/** Defaults of every optional option (quality, renderConcurrency and downloadByteBudget depend on others). */
 export const DEFAULTS = Object.freeze({
   format: 'webp' as OutputFormat,
   concurrency: 20,
@@ -288,7 +306,7 @@ export const DEFAULTS = Object.freeze({
   perHostInitialConcurrency: 1,
   retry: Object.freeze({ retries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 }),
   circuitBreaker: Object.freeze({ failures: 5, coolDownMs: 30_000 }),
-  negativeCache: Object.freeze({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000 }),
+  negativeCache: Object.freeze({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000, maxBytes: 8 * 1024 * 1024 }),
   renderPixelBudget: 100_000_000,
   maxBytes: 25 * 1024 * 1024,
   maxPixels: 100_000_000,
@@ -342,6 +360,8 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
   if (!Array.isArray(allowHosts)) throw new ConfigError('allowHosts', 'an array of `host` or `host:port` strings', allowHosts);
   const hosts = allowHosts.map((h, i) => normalizeAllowedHost(h, `allowHosts[${i}]`));
   const cores = integer('cores', options.cores ?? availableParallelism(), 1, 65_536);
+  const renderConcurrency = integer('renderConcurrency', options.renderConcurrency ?? defaultRenderConcurrency(cores), 1, MAX_RENDER_CONCURRENCY);
+  const maxBytes = integer('maxBytes', options.maxBytes ?? DEFAULTS.maxBytes, 1, 2 ** 31 - 1);
   return Object.freeze({
     store,
     variants,
@@ -353,9 +373,10 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     circuitBreaker: resolveCircuitBreaker(options.circuitBreaker),
     negativeCache: resolveNegativeCache(options.negativeCache),
     backup: resolveBackup(options.backup),
-    renderConcurrency: integer('renderConcurrency', options.renderConcurrency ?? defaultRenderConcurrency(cores), 1, MAX_RENDER_CONCURRENCY),
+    renderConcurrency,
     renderPixelBudget: integer('renderPixelBudget', options.renderPixelBudget ?? DEFAULTS.renderPixelBudget, 1, 2 ** 40),
-    maxBytes: integer('maxBytes', options.maxBytes ?? DEFAULTS.maxBytes, 1, 2 ** 31 - 1),
+    downloadByteBudget: integer('downloadByteBudget', options.downloadByteBudget ?? (renderConcurrency + 1) * maxBytes, 1, 2 ** 46),
+    maxBytes,
     maxPixels: integer('maxPixels', options.maxPixels ?? DEFAULTS.maxPixels, 1, 2 ** 40),
     maxRedirects: integer('maxRedirects', options.maxRedirects ?? DEFAULTS.maxRedirects, 0, 20),
     connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 1, 600_000),
@@ -449,12 +470,13 @@ function resolveCircuitBreaker(input: unknown): ResolvedCircuitBreaker {
 }
 
 function resolveNegativeCache(input: unknown): ResolvedNegativeCache {
-  const given = objectOption<NegativeCacheOptions>('negativeCache', input, '`{ permanentTtlMs?, transientTtlMs?, maxEntries? }`');
+  const given = objectOption<NegativeCacheOptions>('negativeCache', input, '`{ permanentTtlMs?, transientTtlMs?, maxEntries?, maxBytes? }`');
   const d = DEFAULTS.negativeCache;
   return Object.freeze({
     permanentTtlMs: integer('negativeCache.permanentTtlMs', given.permanentTtlMs ?? d.permanentTtlMs, 0, 7 * 24 * 3_600_000),
     transientTtlMs: integer('negativeCache.transientTtlMs', given.transientTtlMs ?? d.transientTtlMs, 0, 7 * 24 * 3_600_000),
     maxEntries: integer('negativeCache.maxEntries', given.maxEntries ?? d.maxEntries, 0, 10_000_000),
+    maxBytes: integer('negativeCache.maxBytes', given.maxBytes ?? d.maxBytes, 0, 2 ** 40),
   });
 }
 

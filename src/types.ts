@@ -2,7 +2,7 @@
  * The vocabulary shared by every layer: records, variants, thumbnails and outcomes.
  * Lower layers import only this file and `errors.ts`.
  */
-import type { ErrorCode } from './errors.js';
+import type { ErrorCode, TimeoutPhase } from './errors.js';
 
 /** One image to rebuild, as a user's database or a manifest describes it. */
 export interface ThumbRecord {
@@ -84,6 +84,10 @@ export interface SourceFailure {
    * policy's `RETHUMB_FORBIDDEN_ADDRESS`) are never remembered as the source's.
    */
   refusedBy?: string;
+  /** For `RETHUMB_TIMEOUT`: which deadline passed (`connect`, `headers`, `body` or `total`). */
+  phase?: TimeoutPhase;
+  /** For `RETHUMB_TIMEOUT`, that deadline's limit, in ms; for `RETHUMB_DEADLINE`, the `deadlineMs` that passed. */
+  timeoutMs?: number;
 }
 
 /** What `get()` resolves with: always a decodable image of the variant's box. */

@@ -33,6 +33,8 @@ export const REASON_TEXT: Readonly<Record<ErrorCode, string>> = {
   [ErrorCodes.UNKNOWN_KEY]: 'no record for the key',
   [ErrorCodes.JOURNAL]: 'the journal cannot be used',
   [ErrorCodes.MANIFEST]: 'the manifest cannot be read',
+  [ErrorCodes.UNSUPPORTED_ENCODING]: 'the origin compressed the body in a way rethumb cannot decode',
+  [ErrorCodes.CORRUPT_ENCODING]: 'the compressed body is corrupt or truncated',
   [ErrorCodes.INVALID_THUMBHASH]: 'the record\'s thumbhash is not a ThumbHash (a flat placeholder)',
 };
 

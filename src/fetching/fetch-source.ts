@@ -1,7 +1,9 @@
 /**
  * Downloads one source image: http(s) only, redirects followed and re-checked hop by hop, a byte
- * limit enforced from Content-Length and while streaming, and a total deadline that covers the
- * body. Every failure is a `RethumbError` with a stable code (or the caller's abort reason).
+ * limit enforced from Content-Length and while streaming (on the bytes as sent and, for a
+ * compressed body, on the decoded bytes), a headers deadline per hop that interim (1xx) responses
+ * do not extend, and a total deadline that covers the body. The body is read into one buffer.
+ * Every failure is a `RethumbError` with a stable code (or the caller's abort reason).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { setImmediate as nextEventLoopTurn } from 'node:timers/promises';
@@ -18,10 +20,18 @@ import {
   UnsupportedProtocolError,
   type TimeoutPhase,
 } from '../errors.js';
-import { linkSignals } from '../linked-signal.js';
+import { linkSignals, type LinkedSignal } from '../linked-signal.js';
+import { BodyBuffer } from './body-buffer.js';
+import { contentCodings, decodeContent, type ContentCoding } from './decode-content.js';
 
 /** Bytes handed to `inspect()` before the rest of a body is read: what file-type needs to sniff any format. */
 export const SNIFF_BYTES = 4100;
+
+/**
+ * Longest host name fetched: what DNS allows (RFC 1035). A longer one cannot resolve; refusing
+ * it up front also keeps host names of kilobytes out of every per-host table.
+ */
+export const MAX_HOSTNAME_LENGTH = 253;
 
 export interface FetchSourceOptions {
   /** The dispatcher requests go through, normally `createGuardedAgent()`. */
@@ -32,27 +42,39 @@ export interface FetchSourceOptions {
   maxRedirects: number;
   /** TOTAL deadline: connect + headers + whole body, across every redirect hop, in ms. */
   timeoutMs: number;
+  /**
+   * The dispatcher's connect timeout, in ms. undici sets it on the connector, not per request, so
+   * it is only the value a `TimeoutError` with phase `connect` names when the dispatcher raised
+   * a bare undici timeout (a guarded agent names its own).
+   */
+  connectTimeoutMs: number;
+  /**
+   * Deadline from each hop's request start (connecting included) to its final response's
+   * headers, in ms. Interim responses (`103 Early Hints` …) do not extend it, although they
+   * restart undici's own headers timer. Each redirect hop has its own.
+   */
+  headersTimeoutMs: number;
+  /** Longest gap between body chunks, in ms (undici's `bodyTimeout`, set on every request). */
+  bodyTimeoutMs: number;
   /** Sent as `User-Agent`. */
   userAgent: string;
   /** Aborts the download; the promise then rejects with `signal.reason`. */
   signal?: AbortSignal;
   /**
-   * Per-request override of the dispatcher's headers timeout, in ms; also the value a
-   * `TimeoutError` with phase `headers` reports (0 when not given: the dispatcher's own applies).
-   */
-  headersTimeoutMs?: number;
-  /**
-   * Per-request override of the dispatcher's body timeout (longest gap between chunks), in ms;
-   * also the value a `TimeoutError` with phase `body` reports (0 when not given).
-   */
-  bodyTimeoutMs?: number;
-  /**
    * Called once with the first bytes (up to SNIFF_BYTES = 4100; fewer if the body is shorter; an
-   * empty Buffer for an empty body) BEFORE the rest is read. If it throws/rejects, the download
-   * stops, the connection is dropped, and that error propagates unchanged. Used to refuse HTML
-   * error pages early.
+   * empty Buffer for an empty body) BEFORE the rest is read. For a compressed body these are the
+   * decoded bytes. `head` is a view of the body being read: copy it to keep it. If it
+   * throws/rejects, the download stops, the connection is dropped, and that error propagates
+   * unchanged. Used to refuse HTML error pages early.
    */
   inspect?: (head: Buffer, response: { url: string; contentType: string | undefined }) => void | Promise<void>;
+  /**
+   * Told the bytes of memory the body's buffer holds whenever that changes (allocated from
+   * `Content-Length`, grown, trimmed at the end), for a byte budget. Nothing is reported for
+   * redirect and error bodies, which are dropped as they arrive. After a failure the buffer is
+   * garbage: the caller stops counting it.
+   */
+  onBodyBytes?: (bytes: number) => void;
 }
 
 export interface FetchedSource {
@@ -70,7 +92,7 @@ const ACCEPT = 'image/avif,image/webp,image/*;q=0.8';
 // Bytes of a redirect or error body read to keep the connection reusable; past that it is dropped.
 const DUMP_LIMIT = 64 * 1024;
 
-const UNDICI_TIMEOUTS: ReadonlyMap<unknown, TimeoutPhase> = new Map([
+const UNDICI_TIMEOUTS: ReadonlyMap<unknown, Exclude<TimeoutPhase, 'total'>> = new Map([
   ['UND_ERR_CONNECT_TIMEOUT', 'connect'],
   ['UND_ERR_HEADERS_TIMEOUT', 'headers'],
   ['UND_ERR_BODY_TIMEOUT', 'body'],
@@ -82,44 +104,49 @@ class InspectFailure {
 }
 
 /**
- * Fetches `url` and resolves with its whole body.
+ * Fetches `url` and resolves with its whole body, decoded from its `Content-Encoding`.
  *
  * Rejects with `InvalidUrlError`, `UnsupportedProtocolError`, `ForbiddenAddressError` (from a
  * guarded dispatcher), `HttpStatusError`, `TooManyRedirectsError`, `RedirectLoopError`,
- * `TooLargeError`, `TimeoutError`, `ConnectionError`, whatever `inspect()` threw, or — when the
- * caller's signal aborted — that signal's `reason`.
+ * `TooLargeError`, `TimeoutError`, `ConnectionError`, `UnsupportedEncodingError`,
+ * `CorruptEncodingError`, whatever `inspect()` threw, or — when the caller's signal aborted —
+ * that signal's `reason`.
  */
 export async function fetchSource(url: string, options: FetchSourceOptions): Promise<FetchedSource> {
   options.signal?.throwIfAborted();
   const start = parseSourceUrl(url);
-  const abort = linkAbort(options.signal, options.timeoutMs);
+  const deadlines = new Deadlines(options);
   try {
-    return await follow(start, options, abort);
+    return await follow(start, options, deadlines);
   } finally {
-    abort.dispose();
+    deadlines.dispose();
   }
 }
 
 /** Requests `start`, follows its redirects and reads the final body. */
-async function follow(start: URL, options: FetchSourceOptions, abort: LinkedAbort): Promise<FetchedSource> {
-  const { signal } = abort;
+async function follow(start: URL, options: FetchSourceOptions, deadlines: Deadlines): Promise<FetchedSource> {
+  const { signal } = deadlines;
   let current = start;
   const visited = new Set([withoutHash(current)]);
   const redirects: string[] = [];
 
   for (;;) {
     let response: Dispatcher.ResponseData;
+    deadlines.startHop(current.href);
     try {
       response = await request(current, {
         dispatcher: options.dispatcher,
         method: 'GET',
         headers: { 'user-agent': options.userAgent, accept: ACCEPT, 'accept-encoding': 'identity' },
         signal,
-        ...(options.headersTimeoutMs === undefined ? {} : { headersTimeout: options.headersTimeoutMs }),
-        ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeout: options.bodyTimeoutMs }),
+        // Also passed to undici, so that its own timers (which a 1xx restarts) use the same limits.
+        headersTimeout: options.headersTimeoutMs,
+        bodyTimeout: options.bodyTimeoutMs,
       });
     } catch (error) {
-      throw translate(error, current.href, options, abort);
+      throw translate(error, current.href, options, deadlines);
+    } finally {
+      deadlines.headersArrived();
     }
 
     const { statusCode, headers, body } = response;
@@ -130,7 +157,7 @@ async function follow(start: URL, options: FetchSourceOptions, abort: LinkedAbor
       try {
         await discard(body, signal);
       } catch (error) {
-        throw translate(error, current.href, options, abort);
+        throw translate(error, current.href, options, deadlines);
       }
       const next = parseSourceUrl(location, current);
       if (visited.has(withoutHash(next))) throw new RedirectLoopError(current.href, next.href);
@@ -149,12 +176,18 @@ async function follow(start: URL, options: FetchSourceOptions, abort: LinkedAbor
 
     const contentType = header(headers, 'content-type');
     const announced = Number(header(headers, 'content-length'));
-    if (announced > options.maxBytes) {
+    let codings: ContentCoding[];
+    try {
+      // The announced length counts the bytes as sent (compressed or not): refused before reading.
+      if (announced > options.maxBytes) throw new TooLargeError(current.href, options.maxBytes, announced, true);
+      codings = contentCodings(headers['content-encoding'], current.href);
+    } catch (error) {
       body.destroy();
-      throw new TooLargeError(current.href, options.maxBytes, announced, true);
+      throw error;
     }
     try {
-      const bytes = await readBody(body, current.href, contentType, options);
+      const expected = codings.length === 0 && Number.isSafeInteger(announced) && announced >= 0 ? announced : undefined;
+      const bytes = await readBody(body, current.href, contentType, codings, expected, options);
       // undici hands a finished socket back to its pool one event-loop turn after the body ends
       // (setImmediate in client-h1); resolving before that makes a back-to-back request to the
       // same origin — what a queue does when a slot frees — open a second socket instead of reusing this one.
@@ -163,65 +196,108 @@ async function follow(start: URL, options: FetchSourceOptions, abort: LinkedAbor
     } catch (error) {
       body.destroy();
       if (error instanceof InspectFailure) throw error.error;
-      throw translate(error, current.href, options, abort);
+      throw translate(error, current.href, options, deadlines);
     }
   }
-}
-
-interface LinkedAbort {
-  /** Aborts when the caller's signal does or when the total deadline passes. */
-  readonly signal: AbortSignal;
-  /** True once the total deadline has passed. */
-  readonly timedOut: boolean;
-  /** Clears the deadline timer and the listener on the caller's signal. */
-  dispose(): void;
 }
 
 /**
- * The caller's signal and the total deadline as one signal. Not `AbortSignal.any()` with
- * `AbortSignal.timeout()`: on Node 20 every `any()` call leaves an entry in the source signal's
- * dependants set for good, so a rebuild passing one long-lived signal to a million fetches would
- * grow by tens of MB; and a timeout signal's timer cannot be cleared when the fetch ends early.
+ * The caller's signal, the total deadline and each hop's headers deadline as one signal. Not
+ * `AbortSignal.any()` with `AbortSignal.timeout()`: on Node 20 every `any()` call leaves an
+ * entry in the source signal's dependants set for good, so a rebuild passing one long-lived
+ * signal to a million fetches would grow by tens of MB; and a timeout signal's timer cannot be
+ * cleared when the fetch ends early.
+ *
+ * The headers deadline is ours rather than undici's `headersTimeout` alone: undici restarts its
+ * headers timer on every interim response, so an origin sending `103 Early Hints` every few
+ * seconds and never answering held a slot until the total deadline.
  */
-function linkAbort(callerSignal: AbortSignal | undefined, timeoutMs: number): LinkedAbort {
-  const linked = linkSignals([callerSignal]);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    linked.abort(new DOMException(`The total deadline of ${timeoutMs} ms passed`, 'TimeoutError'));
-  }, timeoutMs);
-  return {
-    signal: linked.signal,
-    get timedOut() {
-      return timedOut;
-    },
-    dispose: () => {
-      clearTimeout(timer);
-      linked.dispose();
-    },
-  };
+class Deadlines {
+  readonly #linked: LinkedSignal;
+  readonly #options: FetchSourceOptions;
+  readonly #total: NodeJS.Timeout;
+  #headers: NodeJS.Timeout | undefined;
+  #url = '';
+  /** The deadline that passed first, if one did. */
+  expired: TimeoutError | undefined;
+
+  constructor(options: FetchSourceOptions) {
+    this.#options = options;
+    this.#linked = linkSignals([options.signal]);
+    this.#total = setTimeout(() => this.#expire('total', options.timeoutMs), options.timeoutMs);
+  }
+
+  /** Aborts when the caller's signal does or when a deadline passes. */
+  get signal(): AbortSignal {
+    return this.#linked.signal;
+  }
+
+  /** A request to `url` starts: its headers deadline runs from now. */
+  startHop(url: string): void {
+    this.#url = url;
+    this.#headers = setTimeout(() => this.#expire('headers', this.#options.headersTimeoutMs), this.#options.headersTimeoutMs);
+  }
+
+  /** The hop's final response headers arrived (or its request failed). */
+  headersArrived(): void {
+    clearTimeout(this.#headers);
+    this.#headers = undefined;
+  }
+
+  /** Clears the timers and the listener on the caller's signal. */
+  dispose(): void {
+    clearTimeout(this.#total);
+    this.headersArrived();
+    this.#linked.dispose();
+  }
+
+  #expire(phase: 'headers' | 'total', limitMs: number): void {
+    if (this.#linked.signal.aborted) return;
+    this.expired = new TimeoutError(this.#url, phase, limitMs);
+    this.#linked.abort(new DOMException(this.expired.message, 'TimeoutError'));
+  }
 }
 
-async function readBody(body: Dispatcher.ResponseData['body'], url: string, contentType: string | undefined, options: FetchSourceOptions): Promise<Buffer> {
+/**
+ * Reads the body, decoded from `codings`, into one buffer. Counts the bytes as sent and the
+ * decoded bytes against `maxBytes` (a compressed body is bounded both ways), and calls
+ * `inspect()` once the first SNIFF_BYTES decoded bytes are in.
+ */
+async function readBody(
+  body: Dispatcher.ResponseData['body'],
+  url: string,
+  contentType: string | undefined,
+  codings: readonly ContentCoding[],
+  expected: number | undefined,
+  options: FetchSourceOptions,
+): Promise<Buffer> {
   const { maxBytes, inspect } = options;
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const raw = body as AsyncIterable<Buffer>;
+  const decodedFrom = codings.length === 0 ? undefined : codings.join(', ');
+  const chunks = decodedFrom === undefined ? raw : decodeContent(countBytes(raw, url, maxBytes), codings, url);
+  const buffer = new BodyBuffer({ expected, maxBytes, onCapacity: options.onBodyBytes });
   let inspected = inspect === undefined;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new TooLargeError(url, maxBytes, size, false);
-    chunks.push(chunk);
+  for await (const chunk of chunks) {
+    const size = buffer.length + chunk.length;
+    if (size > maxBytes) throw new TooLargeError(url, maxBytes, size, false, decodedFrom);
+    buffer.append(chunk);
     if (!inspected && size >= SNIFF_BYTES) {
       inspected = true;
-      const head = Buffer.concat(chunks, size);
-      chunks.length = 0;
-      chunks.push(head);
-      await runInspect(inspect, head.subarray(0, SNIFF_BYTES), url, contentType);
+      await runInspect(inspect, buffer.head(SNIFF_BYTES), url, contentType);
     }
   }
-  const whole = Buffer.concat(chunks, size);
-  if (!inspected) await runInspect(inspect, whole, url, contentType);
-  return whole;
+  if (!inspected) await runInspect(inspect, buffer.head(SNIFF_BYTES), url, contentType);
+  return buffer.bytes();
+}
+
+/** Passes `chunks` through, refusing more than `maxBytes` of them (the bytes as sent, before decoding). */
+async function* countBytes(chunks: AsyncIterable<Buffer>, url: string, maxBytes: number): AsyncGenerator<Buffer> {
+  let size = 0;
+  for await (const chunk of chunks) {
+    size += chunk.length;
+    if (size > maxBytes) throw new TooLargeError(url, maxBytes, size, false);
+    yield chunk;
+  }
 }
 
 async function runInspect(inspect: FetchSourceOptions['inspect'], head: Buffer, url: string, contentType: string | undefined): Promise<void> {
@@ -238,15 +314,15 @@ async function discard(body: Dispatcher.ResponseData['body'], signal: AbortSigna
 }
 
 /** Maps what undici (or a guarded connector) threw to a rethumb error, or the caller's reason. */
-function translate(error: unknown, url: string, options: FetchSourceOptions, abort: LinkedAbort): unknown {
+function translate(error: unknown, url: string, options: FetchSourceOptions, deadlines: Deadlines): unknown {
   // The caller's own abort is not a failure of the source: hand back exactly what they aborted with.
   if (options.signal?.aborted) return options.signal.reason;
-  if (abort.timedOut) return new TimeoutError(url, 'total', options.timeoutMs, error);
+  if (deadlines.expired) return deadlines.expired;
   if (error instanceof RethumbError) return error;
   const phase = UNDICI_TIMEOUTS.get((error as { code?: unknown } | null)?.code);
   if (phase !== undefined) {
-    const limit = phase === 'headers' ? options.headersTimeoutMs : phase === 'body' ? options.bodyTimeoutMs : undefined;
-    return new TimeoutError(url, phase, limit ?? 0, error);
+    const limits = { connect: options.connectTimeoutMs, headers: options.headersTimeoutMs, body: options.bodyTimeoutMs };
+    return new TimeoutError(url, phase, limits[phase], error);
   }
   // Refused, reset, closed early, truncated, DNS failure, TLS failure, malformed response: the
   // origin could not deliver, which is what ConnectionError means; `cause` keeps the detail.
@@ -262,6 +338,9 @@ function parseSourceUrl(input: string, base?: URL): URL {
     throw new InvalidUrlError(input, error);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UnsupportedProtocolError(url.href, url.protocol);
+  if (url.hostname.length > MAX_HOSTNAME_LENGTH) {
+    throw new InvalidUrlError(input, undefined, `its host name is ${url.hostname.length} characters, over the ${MAX_HOSTNAME_LENGTH} a DNS name can have`);
+  }
   return url;
 }
 

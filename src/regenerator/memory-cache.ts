@@ -5,6 +5,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Thumbnail } from '../types.js';
+import { failuresBytes } from './retained-bytes.js';
 
 /** Per-entry overhead counted on top of the body: the object, key and LRU bookkeeping. */
 const ENTRY_OVERHEAD_BYTES = 256;
@@ -18,7 +19,9 @@ export class MemoryCache {
       maxBytes > 0
         ? new LRUCache<string, Thumbnail>({
             maxSize: maxBytes,
-            sizeCalculation: (thumb, key) => thumb.body.length + key.length + ENTRY_OVERHEAD_BYTES,
+            // A thumbnail from a mirror or derived one keeps the failures that led to it: their
+            // URLs (up to 8 KB each) count as much as the image.
+            sizeCalculation: (thumb, key) => thumb.body.length + 2 * key.length + failuresBytes(thumb.failures) + ENTRY_OVERHEAD_BYTES,
           })
         : undefined;
   }

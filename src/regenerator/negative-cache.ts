@@ -3,15 +3,38 @@
  * Nextcloud's thumbnail jobs refetch the same broken files on every run). How long a failure is
  * remembered depends on its class: permanent ones (404, not an image …) for minutes, transient
  * ones (timeouts, 5xx …) for seconds, so a flapping origin recovers quickly.
+ *
+ * Bounded in bytes as well as entries: an entry is keyed by a hash of its URL and keeps a
+ * bounded, detached copy of the failure, never the URL itself (300 failing 100 KB URLs used to
+ * hold ~59 MB through their keys and the slices of them in error messages).
  */
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { ErrorCodes } from '../errors.js';
+import { boundedString } from '../detach-string.js';
+import { ErrorCodes, type ErrorCode, type TimeoutPhase } from '../errors.js';
 import { classifyFailure, type FailureClass } from '../failure-class.js';
 import type { ResolvedNegativeCache } from '../options.js';
 import type { FailureMemory, RecentFailure } from '../scheduling/failure-memory.js';
 import type { SourceFailure } from '../types.js';
+import { MAX_FAILURE_MESSAGE } from './source-failure.js';
 
 export type { RecentFailure } from '../scheduling/failure-memory.js';
+
+/** What an entry keeps: the failure without its URL (the caller has that). */
+interface Remembered {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly status: number | undefined;
+  readonly phase: TimeoutPhase | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly failureClass: FailureClass;
+}
+
+/**
+ * Bytes counted per entry besides its strings: the entry object and lru-cache's slots for it
+ * (measured at ~250 bytes on Node 20; rounded up).
+ */
+const ENTRY_OVERHEAD_BYTES = 320;
 
 /** Failures that say nothing about the URL: the caller, the breaker or our store caused them. */
 const NOT_ABOUT_THE_SOURCE: ReadonlySet<string> = new Set([
@@ -41,16 +64,19 @@ export function retentionOf(failure: SourceFailure, ttl: Pick<ResolvedNegativeCa
 /** The failure memory of one process: a bounded LRU with a TTL per entry. */
 export class NegativeCache implements FailureMemory {
   readonly #ttl: Pick<ResolvedNegativeCache, 'permanentTtlMs' | 'transientTtlMs'>;
-  readonly #entries: LRUCache<string, RecentFailure> | undefined;
+  readonly #entries: LRUCache<string, Remembered> | undefined;
 
   /** `now` is injectable (ms, monotonic or epoch) so TTL tests never sleep. */
   constructor(options: ResolvedNegativeCache, now?: () => number) {
     this.#ttl = { permanentTtlMs: options.permanentTtlMs, transientTtlMs: options.transientTtlMs };
     this.#entries =
-      options.maxEntries === 0
+      options.maxEntries === 0 || options.maxBytes === 0
         ? undefined
-        : new LRUCache<string, RecentFailure>({
+        : new LRUCache<string, Remembered>({
             max: options.maxEntries,
+            maxSize: options.maxBytes,
+            // Strings counted at two bytes a character: what V8 needs at worst.
+            sizeCalculation: (entry, key) => ENTRY_OVERHEAD_BYTES + 2 * (key.length + entry.message.length),
             // Expiry is checked on read; with an injected clock, read the clock every time.
             ...(now ? { perf: { now }, ttlResolution: 0 } : {}),
           });
@@ -61,20 +87,44 @@ export class NegativeCache implements FailureMemory {
     if (!this.#entries) return;
     const retention = retentionOf(failure, this.#ttl);
     if (!retention) return;
-    this.#entries.set(url, { failure: { ...failure }, failureClass: retention.failureClass }, { ttl: retention.ttlMs });
+    const entry: Remembered = {
+      code: failure.code,
+      message: boundedString(failure.message, MAX_FAILURE_MESSAGE),
+      status: failure.status,
+      phase: failure.phase,
+      timeoutMs: failure.timeoutMs,
+      failureClass: retention.failureClass,
+    };
+    this.#entries.set(keyOf(url), entry, { ttl: retention.ttlMs });
   }
 
   /** The failure remembered for `url`, if it has not expired. */
   recall(url: string): RecentFailure | undefined {
-    return this.#entries?.get(url);
+    const entry = this.#entries?.get(keyOf(url));
+    if (entry === undefined) return undefined;
+    const failure: SourceFailure = { source: url, code: entry.code, message: entry.message };
+    if (entry.status !== undefined) failure.status = entry.status;
+    if (entry.phase !== undefined) failure.phase = entry.phase;
+    if (entry.timeoutMs !== undefined) failure.timeoutMs = entry.timeoutMs;
+    return { failure, failureClass: entry.failureClass };
   }
 
   /** Forget `url` (it just succeeded). */
   forget(url: string): void {
-    this.#entries?.delete(url);
+    this.#entries?.delete(keyOf(url));
   }
 
   get size(): number {
     return this.#entries?.size ?? 0;
   }
+
+  /** Bytes held by the entries, as estimated for `maxBytes`. */
+  get bytes(): number {
+    return this.#entries?.calculatedSize ?? 0;
+  }
+}
+
+/** A fixed-size key for any URL: 43 characters, whatever the URL's length. */
+function keyOf(url: string): string {
+  return createHash('sha256').update(url).digest('base64url');
 }

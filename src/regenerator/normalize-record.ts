@@ -7,8 +7,15 @@ import type { PlaceholderHints } from '../imaging/placeholder.js';
 import { keyForRecord } from '../storage/store-key.js';
 import type { ThumbRecord } from '../types.js';
 
-/** Mirrors tried per record; more are ignored so one record cannot hold a slot for minutes. */
+/** Mirrors a record may name: each is tried in turn, and one record must not hold a slot for minutes. */
 export const MAX_MIRRORS = 8;
+
+/**
+ * Longest `url` (and mirror) of a record, in characters: what common servers accept in a request
+ * line (nginx's 8 KB header buffers, Apache's `LimitRequestLine` 8190). A longer one cannot be
+ * fetched anyway, and URLs are kept in failures, reports and caches.
+ */
+export const MAX_URL_LENGTH = 8192;
 
 export interface NormalizedRecord {
   readonly record: ThumbRecord;
@@ -38,11 +45,15 @@ export function normalizeRecord(input: unknown): RecordCheck {
   if (typeof raw.url !== 'string' || raw.url.length === 0) {
     return invalid(fallbackKey, new InvalidRecordError('Expected the record\'s `url` to be a non-empty string'), hints);
   }
+  if (raw.url.length > MAX_URL_LENGTH) {
+    return invalid(fallbackKey, new InvalidRecordError(`Expected the record's \`url\` to be at most ${MAX_URL_LENGTH} characters, got ${raw.url.length}`), hints);
+  }
   if (raw.key !== undefined && typeof raw.key !== 'string') {
     return invalid('', new InvalidRecordError('Expected the record\'s `key` to be a string when set'), hints);
   }
-  if (raw.mirrors !== undefined && (!Array.isArray(raw.mirrors) || raw.mirrors.some((m) => typeof m !== 'string'))) {
-    return invalid(fallbackKey, new InvalidRecordError('Expected the record\'s `mirrors` to be an array of URL strings'), hints);
+  if (raw.mirrors !== undefined) {
+    const mirrorsProblem = checkMirrors(raw.mirrors);
+    if (mirrorsProblem !== undefined) return invalid(fallbackKey, new InvalidRecordError(mirrorsProblem), hints);
   }
   const record = raw as unknown as ThumbRecord;
   let key: string;
@@ -51,8 +62,19 @@ export function normalizeRecord(input: unknown): RecordCheck {
   } catch (error) {
     return invalid(fallbackKey, error instanceof RethumbError ? error : new InvalidRecordError(String(error)), hints);
   }
-  const mirrors = (record.mirrors ?? []).slice(0, MAX_MIRRORS);
-  return { ok: true, value: { record, key, sources: [record.url, ...mirrors], hints } };
+  return { ok: true, value: { record, key, sources: [record.url, ...(record.mirrors ?? [])], hints } };
+}
+
+/** Why `mirrors` is unusable, or undefined when it is an array of at most MAX_MIRRORS URL strings of at most MAX_URL_LENGTH. */
+function checkMirrors(mirrors: unknown): string | undefined {
+  if (!Array.isArray(mirrors)) return 'Expected the record\'s `mirrors` to be an array of URL strings';
+  // Counted before anything is read: a record with a million mirrors costs nothing to refuse.
+  if (mirrors.length > MAX_MIRRORS) return `Expected the record's \`mirrors\` to hold at most ${MAX_MIRRORS} URLs, got ${mirrors.length}`;
+  for (const [i, mirror] of mirrors.entries()) {
+    if (typeof mirror !== 'string') return 'Expected the record\'s `mirrors` to be an array of URL strings';
+    if (mirror.length > MAX_URL_LENGTH) return `Expected the record's \`mirrors[${i}]\` to be at most ${MAX_URL_LENGTH} characters, got ${mirror.length}`;
+  }
+  return undefined;
 }
 
 function invalid(key: string, error: RethumbError, hints: PlaceholderHints): RecordCheck {

@@ -41,6 +41,13 @@ export interface RebuildOptions {
    * @default 10_000 — enough to read; for a complete list, write them from `onRecord`.
    */
   maxReportedFallbacks?: number;
+  /**
+   * Bytes the report's `fallbacks` may hold (estimated: each record as given, with its failures);
+   * the rest are counted in `fallbacksDropped`.
+   * @default 16_777_216 (16 MiB) — records carry URLs of up to 8 KB and whatever else their
+   * manifest line held: bounded by count alone, 10 000 of them could hold gigabytes.
+   */
+  maxReportedFallbackBytes?: number;
 }
 
 /** How a rebuild ended for one record (`memory` does not occur: rebuilds read the store). */
@@ -81,7 +88,7 @@ export interface RebuildProgress {
 export interface RebuildReport extends RebuildProgress {
   /** Records finished (same as `done`). */
   total: number;
-  /** Records that ended `derived` or `placeholder`, with reasons (first `maxReportedFallbacks`). */
+  /** Records that ended `derived` or `placeholder`, with reasons (the first ones, within `maxReportedFallbacks` and `maxReportedFallbackBytes`). */
   fallbacks: RecordResult[];
   fallbacksDropped: number;
   durationMs: number;

@@ -2,7 +2,8 @@
  * `rebuild()`: walk any iterable or async iterable of records (so a manifest streams), with a
  * bounded number of records in progress, and report what happened to each. Memory stays flat
  * whatever the input's length: records are pulled only when a slot frees, and the report keeps
- * counts plus at most `maxReportedFallbacks` fallen-back records (all of them reach `onRecord`).
+ * counts plus at most `maxReportedFallbacks` fallen-back records in at most
+ * `maxReportedFallbackBytes` (all of them reach `onRecord`).
  */
 import { ConfigError, ErrorCodes } from '../errors.js';
 import { linkSignals } from '../linked-signal.js';
@@ -17,7 +18,7 @@ import { restoreFromBackups } from './backup-stores.js';
 import { discardDamaged } from './discard-damaged.js';
 import { readEntry } from './read-stored.js';
 import type { RegenerateOptions, Regeneration } from './regenerate-record.js';
-import { RebuildTally } from './rebuild-tally.js';
+import { DEFAULT_REPORTED_FALLBACK_BYTES, RebuildTally } from './rebuild-tally.js';
 import type { RebuildOptions, RebuildReport, RecordResult } from './rebuild-types.js';
 
 export type { RebuildOptions, RebuildProgress, RebuildReport, RecordOutcome, RecordResult } from './rebuild-types.js';
@@ -42,6 +43,8 @@ export async function runRebuild(
   }
   const maxReported = options.maxReportedFallbacks ?? 10_000;
   if (!Number.isInteger(maxReported) || maxReported < 0) throw new ConfigError('maxReportedFallbacks', 'an integer ≥ 0', maxReported);
+  const maxReportedBytes = options.maxReportedFallbackBytes ?? DEFAULT_REPORTED_FALLBACK_BYTES;
+  if (!Number.isInteger(maxReportedBytes) || maxReportedBytes < 0) throw new ConfigError('maxReportedFallbackBytes', 'an integer ≥ 0', maxReportedBytes);
   const linked = linkSignals([options.signal, engine.closeSignal]);
   try {
     return await rebuildAll(engine, records, options, linked.signal);
@@ -58,7 +61,10 @@ async function rebuildAll(
 ): Promise<RebuildReport> {
   const { ctx } = engine;
   const flags = rebuildFlags(options);
-  const tally = new RebuildTally({ maxReportedFallbacks: options.maxReportedFallbacks ?? 10_000 });
+  const tally = new RebuildTally({
+    maxReportedFallbacks: options.maxReportedFallbacks ?? 10_000,
+    maxReportedFallbackBytes: options.maxReportedFallbackBytes ?? DEFAULT_REPORTED_FALLBACK_BYTES,
+  });
 
   // Enough records in progress to keep both stages busy: every download slot, plus records
   // waiting for or in sharp, plus store checks. Bounded, so the input is pulled lazily.

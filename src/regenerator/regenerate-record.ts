@@ -6,9 +6,10 @@
  * download failures are retried within the record's retry budget.
  */
 import { ErrorCodes, HttpStatusError, isRethumbError, RethumbError, type ErrorCode } from '../errors.js';
-import { fetchSource } from '../fetching/fetch-source.js';
+import { fetchSource, MAX_HOSTNAME_LENGTH } from '../fetching/fetch-source.js';
 import { readImageHeader, renderVariants, type RenderedVariants } from '../imaging/render-variants.js';
 import { sniffImage } from '../imaging/sniff-image.js';
+import type { ByteHold } from '../scheduling/byte-budget.js';
 import { RetryBudget, withRetries } from '../scheduling/retry.js';
 import type { Urgency } from '../scheduling/urgency.js';
 import type { SourceFailure, Thumbnail } from '../types.js';
@@ -99,6 +100,23 @@ async function renderSource(
   signal: AbortSignal,
   budget: RetryBudget,
 ): Promise<{ images: RenderedVariants; bytesDownloaded: number }> {
+  // The body counts in the download byte budget from its allocation until its render ends.
+  const held = ctx.scheduler.holdSource();
+  try {
+    return await downloadAndRender(ctx, url, urgency, signal, budget, held);
+  } finally {
+    held.release();
+  }
+}
+
+async function downloadAndRender(
+  ctx: RegeneratorContext,
+  url: string,
+  urgency: Urgency,
+  signal: AbortSignal,
+  budget: RetryBudget,
+  held: ByteHold,
+): Promise<{ images: RenderedVariants; bytesDownloaded: number }> {
   const { options } = ctx;
   const host = hostOf(url);
   // Each attempt takes its own download slot; the backoff between attempts holds none.
@@ -112,16 +130,23 @@ async function renderSource(
           maxBytes: options.maxBytes,
           maxRedirects: options.maxRedirects,
           timeoutMs: options.timeoutMs,
+          connectTimeoutMs: options.connectTimeoutMs,
+          headersTimeoutMs: options.headersTimeoutMs,
+          // The total deadline already bounds a body; a gap between chunks is not limited on its own.
+          bodyTimeoutMs: options.timeoutMs,
           userAgent: options.userAgent,
           signal,
           // Refuse HTML error pages and other non-images on their first bytes, before the rest downloads.
           inspect: async (head, response) => {
             await sniffImage(head, { allowSvg: options.allowSvg, url: response.url, contentType: response.contentType });
           },
+          onBodyBytes: (bytes) => held.set(bytes),
         });
         ctx.emit('fetch', { url, host, ok: true, code: undefined, status: 200, bytes: source.body.length, durationMs: performance.now() - started });
         return source;
       } catch (error) {
+        // This attempt's body is garbage now; a retry starts from nothing.
+        held.release();
         ctx.emit('fetch', {
           url,
           host,
@@ -202,9 +227,11 @@ export async function writeThumbnails(
   return written;
 }
 
+/** The URL's `host:port`, or '' when it has none that could be fetched (fetchSource then says why). */
 function hostOf(url: string): string {
   try {
-    return new URL(url).host;
+    const { host, hostname } = new URL(url);
+    return hostname.length > MAX_HOSTNAME_LENGTH ? '' : host;
   } catch {
     return '';
   }

@@ -52,9 +52,11 @@ export interface RegeneratorStats extends Counters {
   downloadsQueued: number;
   rendering: number;
   rendersQueued: number;
+  /** Bytes of source bodies held right now: downloading, waiting for sharp or in sharp (see `downloadByteBudget`). */
+  sourceBytes: number;
   memoryCache: { entries: number; bytes: number };
-  /** Source URLs remembered as failed (expired ones may count until evicted). */
-  negativeCache: { entries: number };
+  /** Source URLs remembered as failed (expired ones may count until evicted), and the bytes they hold (estimated). */
+  negativeCache: { entries: number; bytes: number };
   /** Per origin host (`host:port`): in flight, queued, current slow-start limit, circuit, pause. */
   hosts: Record<string, HostStats>;
 }
@@ -98,6 +100,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
           hostPause: (event) => this.#ctx.emit('hostPause', event),
         },
         renderPixelBudget: resolved.renderPixelBudget,
+        byteBudget: resolved.downloadByteBudget,
       }),
       placeholders: new PlaceholderRenderer({ format: resolved.format, quality: resolved.quality, defaultColor: resolved.placeholderColor }),
       cache: new MemoryCache(resolved.memoryCacheBytes),
@@ -158,7 +161,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     const linked = linkSignals([options.signal, this.#closing.signal]);
     let thumb: Thumbnail;
     try {
-      thumb = await this.#resolve(record, spec, linked.signal, deadlineMs === undefined ? undefined : started + deadlineMs);
+      thumb = await this.#resolve(record, spec, linked.signal, deadlineMs === undefined ? undefined : { at: started + deadlineMs, ms: deadlineMs });
     } finally {
       linked.dispose();
     }
@@ -174,7 +177,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     return thumb;
   }
 
-  async #resolve(record: ThumbRecord, spec: ResolvedVariant, signal: AbortSignal, deadline: number | undefined): Promise<Thumbnail> {
+  async #resolve(record: ThumbRecord, spec: ResolvedVariant, signal: AbortSignal, deadline: { at: number; ms: number } | undefined): Promise<Thumbnail> {
     const checked = normalizeRecord(record);
     if (!checked.ok) {
       const failure: SourceFailure = { source: 'record', code: checked.error.code, message: checked.error.message };
@@ -199,13 +202,20 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
       for (const thumb of regen.thumbnails.values()) this.#ctx.cache.set(thumb);
       return regen;
     });
-    const regen = deadline === undefined ? await pending : await this.#beforeDeadline(pending, deadline, signal);
+    const regen = deadline === undefined ? await pending : await this.#beforeDeadline(pending, deadline.at, signal);
     if (!regen) {
       // The deadline passed: serve a stand-in now; the regeneration lands in the store and cache later.
       pending.catch(() => {});
-      const why = { reason: ErrorCodes.DEADLINE, failures: [] };
+      // Named like every other deadline: which one, and its limit.
+      const late: SourceFailure = {
+        source: checked.value.record.url,
+        code: ErrorCodes.DEADLINE,
+        message: `deadlineMs of ${deadline!.ms} ms passed before the regeneration ended; it goes on in the background`,
+        timeoutMs: deadline!.ms,
+      };
+      const why = { reason: ErrorCodes.DEADLINE, failures: [late] };
       const standIn = await this.#derive(key, [spec], why, Priority.onDemand, signal, false);
-      return standIn.get(spec.name) ?? this.#placeholder(key, spec, hints, ErrorCodes.DEADLINE, []);
+      return standIn.get(spec.name) ?? this.#placeholder(key, spec, hints, ErrorCodes.DEADLINE, [late]);
     }
     const fresh = regen.thumbnails.get(spec.name);
     if (fresh) return fresh;
@@ -284,7 +294,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
       outcomes: { ...this.#ctx.counters.outcomes },
       ...this.#ctx.scheduler.counts,
       memoryCache: this.#ctx.cache.stats,
-      negativeCache: { entries: this.#ctx.negativeCache.size },
+      negativeCache: { entries: this.#ctx.negativeCache.size, bytes: this.#ctx.negativeCache.bytes ?? 0 },
       hosts: this.#ctx.scheduler.hostStats(),
     };
   }

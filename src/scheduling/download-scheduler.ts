@@ -7,9 +7,15 @@
  * A task first takes a slot in its host's local queue (priority order, at most the host's
  * current limit), then its host's permit, then a global slot: a global slot is never held while
  * waiting for a host, so one slow, paused or busy host cannot starve the others.
+ *
+ * No download starts while the bytes of downloaded-but-unrendered sources fill `byteBudget`
+ * (see `byte-budget.ts`). A task waits for room outside every queue, holding no slot or permit
+ * (a batch download waiting for bytes must not keep an on-demand one of the same host out), and
+ * tasks are let back in priority order as renders release bytes.
  */
 import PQueue from 'p-queue';
 import { HttpStatusError, OriginUnavailableError } from '../errors.js';
+import { ByteBudget, type ByteHold } from './byte-budget.js';
 import type { CircuitState } from './circuit-breaker.js';
 import { hostSignalOf } from './host-signal.js';
 import type { HostCoordinator, HostCoordinatorFactory, HostFeedback, HostObserver, HostPermit, HostPolicy } from './host-coordinator.js';
@@ -23,6 +29,11 @@ export interface DownloadSchedulerOptions extends Omit<HostPolicy, 'timeoutMs'> 
   concurrency: number;
   /** The total deadline of one download, in ms (for a shared coordinator's leases). @default 30_000 */
   timeoutMs?: number;
+  /**
+   * Bytes of downloaded-but-unrendered sources (counted through `holdSource()`) past which no
+   * download starts. @default Infinity
+   */
+  byteBudget?: number;
   /** Clock in epoch ms. @default Date.now */
   now?: () => number;
   /** Told about state changes, for events. */
@@ -59,17 +70,21 @@ interface Host {
   /** Local order of this process's downloads for the host; its concurrency follows the host's limit. */
   readonly queue: PQueue;
   downloading: number;
+  /** Tasks waiting for room in the byte budget, outside the queues. */
+  waitingForBytes: number;
 }
 
 /** Hosts remembered before idle ones are forgotten. */
 const MAX_HOSTS = 1024;
 const PAUSED = Symbol('paused');
+const OVER_BUDGET = Symbol('over budget');
 
 export class DownloadScheduler {
   readonly #options: DownloadSchedulerOptions;
   readonly #now: () => number;
   readonly #global: PQueue;
   readonly #coordinator: HostCoordinator;
+  readonly #budget: ByteBudget;
   readonly #hosts = new Map<string, Host>();
   #ids = 0;
 
@@ -77,6 +92,7 @@ export class DownloadScheduler {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#global = new PQueue({ concurrency: options.concurrency });
+    this.#budget = new ByteBudget(options.byteBudget ?? Number.POSITIVE_INFINITY);
     const { observer } = options;
     const create = options.coordinator ?? ((settings) => new LocalHostCoordinator(settings));
     this.#coordinator = create({
@@ -99,6 +115,20 @@ export class DownloadScheduler {
   }
 
   /**
+   * An account for one source's body, to be fed with its size as it is read and released once
+   * it is rendered (or dropped). While the accounts together hold `byteBudget` bytes or more, no
+   * download starts.
+   */
+  holdSource(): ByteHold {
+    return this.#budget.open();
+  }
+
+  /** Bytes held by sources downloading, waiting for a render or rendering. */
+  get sourceBytes(): number {
+    return this.#budget.held;
+  }
+
+  /**
    * Run a download for `host` within the caps. Rejects at once with `OriginUnavailableError`
    * while the host's circuit is open; `task`'s own errors are reported to the host's
    * coordinator (slow start, breaker, pause), then rethrown.
@@ -110,13 +140,25 @@ export class DownloadScheduler {
     const host = this.#host(hostName);
     const id = String((this.#ids += 1));
     const { urgency, signal } = options;
-    const unwatch = urgency?.watch((priority) => this.#raise(host, id, priority));
+    const priority = (): number => urgency?.value ?? options.priority;
+    const unwatch = urgency?.watch((raised) => this.#raise(host, id, raised));
     try {
-      return (await host.queue.add(() => this.#inHostSlot(host, id, task, options), {
-        id,
-        priority: urgency?.value ?? options.priority,
-        ...(signal ? { signal } : {}),
-      })) as T;
+      for (;;) {
+        if (this.#budget.full) {
+          host.waitingForBytes += 1;
+          try {
+            await this.#budget.whenRoom(priority, signal);
+          } finally {
+            host.waitingForBytes -= 1;
+          }
+        }
+        const result = (await host.queue.add(() => this.#inHostSlot(host, id, task, options), {
+          id,
+          priority: priority(),
+          ...(signal ? { signal } : {}),
+        })) as { value: T } | typeof OVER_BUDGET;
+        if (result !== OVER_BUDGET) return result.value;
+      }
     } finally {
       unwatch?.();
     }
@@ -125,7 +167,7 @@ export class DownloadScheduler {
   /** Global in-flight and queued counts. */
   get counts(): { downloading: number; downloadsQueued: number } {
     let queued = 0;
-    for (const host of this.#hosts.values()) queued += host.queue.size + host.queue.pending - host.downloading;
+    for (const host of this.#hosts.values()) queued += host.queue.size + host.queue.pending - host.downloading + host.waitingForBytes;
     return { downloading: this.#global.pending, downloadsQueued: queued };
   }
 
@@ -140,7 +182,7 @@ export class DownloadScheduler {
       const state = known[name];
       stats[name] = {
         downloading: host?.downloading ?? 0,
-        queued: host ? host.queue.size + host.queue.pending - host.downloading : 0,
+        queued: host ? host.queue.size + host.queue.pending - host.downloading + host.waitingForBytes : 0,
         limit: state?.limit ?? perHost.initialConcurrency,
         cap: state?.cap ?? perHost.concurrency,
         circuit: state?.circuit ?? 'closed',
@@ -160,23 +202,30 @@ export class DownloadScheduler {
     return this.#coordinator.close();
   }
 
-  async #inHostSlot<T>(host: Host, id: string, task: () => Promise<T>, options: DownloadScheduleOptions): Promise<T> {
+  /** The task's result, or OVER_BUDGET when the byte budget filled while it waited (its slot and permit go back). */
+  async #inHostSlot<T>(host: Host, id: string, task: () => Promise<T>, options: DownloadScheduleOptions): Promise<{ value: T } | typeof OVER_BUDGET> {
     const { signal, urgency, url } = options;
     for (;;) {
+      if (this.#budget.full) return OVER_BUDGET;
       // The host's permit before a global slot, never the other way round: waiting for a host
       // (its limit, a pause, its rate — fleet-wide with a shared coordinator) must not hold a
       // global slot, or one busy host would starve every other host of this process. The price:
       // a permit may wait here for a global slot, counted against its host meanwhile (only
       // when more downloads are ready than `concurrency`).
       const permit = await this.#coordinator.acquire(host.name, { url, priority: urgency?.value ?? options.priority, ...(signal ? { signal } : {}) });
-      let result: { value: T } | typeof PAUSED;
+      let result: { value: T } | typeof PAUSED | typeof OVER_BUDGET;
       try {
         result = await this.#global.add(
-          async (): Promise<{ value: T } | typeof PAUSED> => {
+          async (): Promise<{ value: T } | typeof PAUSED | typeof OVER_BUDGET> => {
             // A Retry-After or an open circuit may have closed the door while we waited for a global slot.
             if (this.#closedSince(permit)) {
               permit.release({ signal: 'neutral' });
               return PAUSED;
+            }
+            // The bytes of sources waiting for sharp filled the budget meanwhile.
+            if (this.#budget.full) {
+              permit.release({ signal: 'neutral' });
+              return OVER_BUDGET;
             }
             host.downloading += 1;
             try {
@@ -197,7 +246,7 @@ export class DownloadScheduler {
         permit.release({ signal: 'neutral' });
         throw error;
       }
-      if (result !== PAUSED) return result.value;
+      if (result !== PAUSED) return result;
     }
   }
 
@@ -234,7 +283,7 @@ export class DownloadScheduler {
     if (host) return host;
     if (this.#hosts.size >= MAX_HOSTS) this.#forgetIdleHosts();
     const limit = this.#coordinator.state(name)?.limit ?? this.#options.perHost.initialConcurrency;
-    host = { name, queue: new PQueue({ concurrency: limit }), downloading: 0 };
+    host = { name, queue: new PQueue({ concurrency: limit }), downloading: 0, waitingForBytes: 0 };
     this.#hosts.set(name, host);
     return host;
   }
@@ -242,7 +291,7 @@ export class DownloadScheduler {
   /** Bound the host table: forget hosts with nothing queued or running here (the coordinator keeps their state). */
   #forgetIdleHosts(): void {
     for (const [name, host] of this.#hosts) {
-      if (host.queue.size === 0 && host.queue.pending === 0) this.#hosts.delete(name);
+      if (host.queue.size === 0 && host.queue.pending === 0 && host.waitingForBytes === 0) this.#hosts.delete(name);
     }
   }
 }

@@ -27,6 +27,8 @@ export interface FailureMemory {
   forget(url: string): void;
   /** URLs remembered (for a shared memory: an estimate from this process's own writes). */
   readonly size: number;
+  /** Bytes its entries hold in this process (estimated), for one that keeps them in memory. */
+  readonly bytes?: number;
   /** Release what it holds (connections). Optional. */
   close?(): Promise<void>;
 }

@@ -3,6 +3,7 @@
  * work are separate stages with separate caps (see `download-scheduler.ts` and
  * `render-scheduler.ts`).
  */
+import type { ByteHold } from './byte-budget.js';
 import { DownloadScheduler, type DownloadScheduleOptions, type DownloadSchedulerOptions, type HostStats } from './download-scheduler.js';
 import { RenderScheduler, type RenderScheduleOptions } from './render-scheduler.js';
 
@@ -30,14 +31,19 @@ export class Scheduler {
     return this.downloads.run(host, task, options);
   }
 
+  /** An account for one source's body in the download byte budget (see `DownloadScheduler.holdSource`). */
+  holdSource(): ByteHold {
+    return this.downloads.holdSource();
+  }
+
   /** Run sharp work within the render caps. */
   render<T>(task: () => Promise<T>, options: RenderScheduleOptions): Promise<T> {
     return this.renders.run(task, options);
   }
 
   /** In-flight and queued counts, for stats. */
-  get counts(): { downloading: number; downloadsQueued: number; rendering: number; rendersQueued: number } {
-    return { ...this.downloads.counts, ...this.renders.counts };
+  get counts(): { downloading: number; downloadsQueued: number; rendering: number; rendersQueued: number; sourceBytes: number } {
+    return { ...this.downloads.counts, ...this.renders.counts, sourceBytes: this.downloads.sourceBytes };
   }
 
   /** Per-host download state, for metrics. */

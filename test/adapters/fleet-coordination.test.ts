@@ -30,7 +30,7 @@ function fleet(options: { leaseMs?: number; prefix?: string } = {}): FleetCoordi
   return made;
 }
 
-const NEGATIVE = { permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000 };
+const NEGATIVE = { permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000, maxBytes: 8 * 1024 * 1024 };
 
 describe.skipIf(!binary)('fleet coordination over Redis', () => {
   beforeAll(async () => {

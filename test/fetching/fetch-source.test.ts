@@ -1,13 +1,12 @@
 import { getEventListeners } from 'node:events';
 import type { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AddressPolicy } from '../../src/fetching/address-policy.js';
-import { fetchSource, SNIFF_BYTES, type FetchSourceOptions } from '../../src/fetching/fetch-source.js';
-import { createGuardedAgent, type GuardedAgentOptions } from '../../src/fetching/guarded-agent.js';
+import { fetchSource, SNIFF_BYTES } from '../../src/fetching/fetch-source.js';
+import type { GuardedAgentOptions } from '../../src/fetching/guarded-agent.js';
 import { ErrorCodes, ForbiddenAddressError, RethumbError } from '../../src/errors.js';
 import { startTestOrigin, type TestOrigin } from '../../src/testing/test-origin.js';
 import { makeImage } from '../helpers/images.js';
-import { eventually, fakeLookup, rejectionOf } from './support.js';
+import { eventually, fakeLookup, fetchOptions, rejectionOf, testAgent } from './support.js';
 
 let origin: TestOrigin;
 /** A listener on loopback that no policy in this file allows: it must never see a request. */
@@ -17,21 +16,12 @@ const agents: Agent[] = [];
 
 /** A guarded agent allowing only the test origin (by host:port); DNS answers from a fixed table. */
 function agent(overrides: Partial<GuardedAgentOptions> = {}, allowHosts: string[] = [origin.host]): Agent {
-  const created = createGuardedAgent({
-    policy: new AddressPolicy({ allowHosts, allowPrivateNetworks: false }),
-    connectTimeoutMs: 2_000,
-    headersTimeoutMs: 5_000,
-    bodyTimeoutMs: 5_000,
-    lookup: fakeLookup({ 'images.example': ['127.0.0.1'], localhost: ['127.0.0.1', '::1'] }),
-    ...overrides,
-  });
+  const created = testAgent(allowHosts, overrides);
   agents.push(created);
   return created;
 }
 
-function options(dispatcher: Agent, overrides: Partial<FetchSourceOptions> = {}): FetchSourceOptions {
-  return { dispatcher, maxBytes: 10_000_000, maxRedirects: 5, timeoutMs: 10_000, userAgent: 'rethumb-test/1', ...overrides };
-}
+const options = fetchOptions;
 
 beforeAll(async () => {
   jpeg = await makeImage('jpeg', 64, 48, { noise: true });
@@ -321,6 +311,14 @@ describe('fetchSource: URLs', () => {
   it.each(['not a url', 'http://', '//no-scheme/a.jpg', ''])('%j → InvalidUrlError', async (url) => {
     const error = await rejectionOf(fetchSource(url, options(agent())));
     expect(error.code).toBe(ErrorCodes.INVALID_URL);
+  });
+
+  it('a host name longer than DNS allows → InvalidUrlError, without a lookup', async () => {
+    const lookup = fakeLookup({});
+    const error = await rejectionOf(fetchSource(`http://${'a'.repeat(250)}.example/a.jpg`, options(agent({ lookup }))));
+    expect(error.code).toBe(ErrorCodes.INVALID_URL);
+    expect(error.message).toContain('host name is 258 characters');
+    expect(lookup.calls).toEqual([]);
   });
 
   it.each([

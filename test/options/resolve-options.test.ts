@@ -34,7 +34,7 @@ describe('resolveOptions', () => {
     expect(resolved.perHost).toEqual({ concurrency: 6, intervalMs: undefined, intervalCap: undefined, initialConcurrency: 1 });
     expect(resolved.retry).toEqual({ retries: 2, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 });
     expect(resolved.circuitBreaker).toEqual({ failures: 5, coolDownMs: 30_000 });
-    expect(resolved.negativeCache).toEqual({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000 });
+    expect(resolved.negativeCache).toEqual({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 10_000, maxBytes: 8 * 1024 * 1024 });
     expect(resolved.backup).toEqual([]);
     expect(resolved.maxBytes).toBe(DEFAULTS.maxBytes);
     expect(resolved.maxPixels).toBe(DEFAULTS.maxPixels);
@@ -43,6 +43,10 @@ describe('resolveOptions', () => {
     expect(resolved.allowPrivateNetworks).toBe(false);
     expect(resolved.allowSvg).toBe(false);
     expect(resolved.renderConcurrency).toBe(defaultRenderConcurrency());
+    // Room for a source of the largest size in every render, and the next one.
+    expect(resolved.downloadByteBudget).toBe((defaultRenderConcurrency() + 1) * DEFAULTS.maxBytes);
+    expect(resolveOptions({ ...base, renderConcurrency: 2, maxBytes: 1_000 }).downloadByteBudget).toBe(3_000);
+    expect(resolveOptions({ ...base, downloadByteBudget: 5 }).downloadByteBudget).toBe(5);
     expect(resolved.variants.get('small')).toEqual({ name: 'small', width: 150, height: 150, fit: 'cover' });
     expect(Object.isFrozen(resolved)).toBe(true);
   });
@@ -114,6 +118,8 @@ describe('resolveOptions', () => {
     ['userAgent', { ...base, userAgent: '' }],
     ['memoryCacheBytes', { ...base, memoryCacheBytes: -1 }],
     ['placeholderColor', { ...base, placeholderColor: 'red' }],
+    ['negativeCache.maxBytes', { ...base, negativeCache: { maxBytes: -1 } }],
+    ['downloadByteBudget', { ...base, downloadByteBudget: 0 }],
     ['cores', { ...base, cores: 0 }],
     ['cores', { ...base, cores: 2.5 }],
   ])('rejects a bad `%s`', (option, options) => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { NegativeCache } from '../../src/regenerator/negative-cache.js';
 
-const OPTIONS = { permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 3 };
+const OPTIONS = { permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 3, maxBytes: 1_000_000 };
 
 function cache(options = OPTIONS): { cache: NegativeCache; clock: { now: number } } {
   const clock = { now: 1_000 };
@@ -60,6 +60,37 @@ describe('NegativeCache', () => {
     noTransient.remember('http://o/a', { source: 'x', code: ErrorCodes.TIMEOUT, message: '' });
     expect(noTransient.recall('http://o/a')).toBeUndefined();
     const { cache: off } = cache({ ...OPTIONS, maxEntries: 0 });
+    off.remember('http://o/a', { source: 'x', code: ErrorCodes.HTTP_STATUS, status: 404, message: '' });
+    expect(off.recall('http://o/a')).toBeUndefined();
+  });
+
+  it('is bounded by bytes too: long messages push out old entries before maxEntries is reached', () => {
+    const { cache: c } = cache({ ...OPTIONS, maxEntries: 1_000, maxBytes: 10_000 });
+    for (let n = 0; n < 100; n += 1) {
+      c.remember(`http://o/${n}`, { source: 'x', code: ErrorCodes.NOT_AN_IMAGE, message: 'm'.repeat(5_000) });
+    }
+    expect(c.bytes).toBeLessThanOrEqual(10_000);
+    expect(c.size).toBeGreaterThan(0);
+    expect(c.size).toBeLessThan(100);
+    expect(c.recall('http://o/99')).toBeDefined();
+    expect(c.recall('http://o/0')).toBeUndefined();
+  });
+
+  it('keeps a bounded message and gives the failure back with the URL asked about, status, phase and limit', () => {
+    const { cache: c } = cache();
+    const url = `http://o/${'p'.repeat(8_000)}`;
+    c.remember(url, { source: url, code: ErrorCodes.TIMEOUT, message: `${url}: headers deadline of 300 ms passed`, phase: 'headers', timeoutMs: 300 });
+    const recalled = c.recall(url);
+    expect(recalled?.failure).toMatchObject({ source: url, code: ErrorCodes.TIMEOUT, phase: 'headers', timeoutMs: 300 });
+    expect(recalled?.failure.message.length).toBeLessThanOrEqual(1_000);
+    expect(recalled?.failureClass).toBe('transient');
+    // The entry's size does not grow with the URL: it is keyed by a hash.
+    expect(c.bytes).toBeLessThan(3_000);
+    expect(c.recall(`${url}x`)).toBeUndefined();
+  });
+
+  it('maxBytes of 0 disables it', () => {
+    const { cache: off } = cache({ ...OPTIONS, maxBytes: 0 });
     off.remember('http://o/a', { source: 'x', code: ErrorCodes.HTTP_STATUS, status: 404, message: '' });
     expect(off.recall('http://o/a')).toBeUndefined();
   });

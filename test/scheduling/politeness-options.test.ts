@@ -10,7 +10,7 @@ describe('politeness options', () => {
     const resolved = resolveOptions({ ...base, retry: { retries: 0 }, circuitBreaker: { coolDownMs: 5 }, negativeCache: { maxEntries: 0 }, perHost: { concurrency: 2, initialConcurrency: 8 } });
     expect(resolved.retry).toEqual({ retries: 0, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 });
     expect(resolved.circuitBreaker).toEqual({ failures: 5, coolDownMs: 5 });
-    expect(resolved.negativeCache).toEqual({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 0 });
+    expect(resolved.negativeCache).toEqual({ permanentTtlMs: 600_000, transientTtlMs: 10_000, maxEntries: 0, maxBytes: 8 * 1024 * 1024 });
     // An initial concurrency above the cap means "no slow start".
     expect(resolved.perHost).toMatchObject({ concurrency: 2, initialConcurrency: 2 });
   });
