@@ -8,7 +8,7 @@
 import { ErrorCodes, HttpStatusError, isRethumbError, RethumbError, type ErrorCode } from '../errors.js';
 import { fetchSource } from '../fetching/fetch-source.js';
 import { readImageHeader, renderVariants, type RenderedImage } from '../imaging/render-variants.js';
-import { sniffImage } from '../imaging/sniff-image.js';
+import { sniffHead, sniffImage } from '../imaging/sniff-image.js';
 import { RetryBudget, withRetries } from '../scheduling/retry.js';
 import type { Urgency } from '../scheduling/urgency.js';
 import type { SourceFailure, Thumbnail } from '../types.js';
@@ -113,7 +113,7 @@ async function renderSource(
           signal,
           // Refuse HTML error pages and other non-images on their first bytes, before the rest downloads.
           inspect: async (head, response) => {
-            await sniffImage(head, { allowSvg: options.allowSvg, url: response.url, contentType: response.contentType });
+            await sniffHead(head, { allowSvg: options.allowSvg, url: response.url, contentType: response.contentType });
           },
         });
         ctx.emit('fetch', { url, host, ok: true, code: undefined, status: 200, bytes: source.body.length, durationMs: performance.now() - started });
@@ -151,6 +151,8 @@ async function renderSource(
   });
   ctx.counters.fetches += 1;
   ctx.counters.bytesDownloaded += fetched.body.length;
+  // The format's final word, from the whole body: the head cannot tell a TIFF whose directory follows its pixels.
+  await sniffImage(fetched.body, { allowSvg: options.allowSvg, url: fetched.url, contentType: fetched.contentType });
   // Header first, outside the render stage: a pixel bomb is refused without taking a sharp slot.
   const header = await readImageHeader(fetched.body, { maxPixels: options.maxPixels, url: fetched.url });
   const images = await ctx.scheduler.render(
