@@ -15,6 +15,10 @@ export interface ImageHeader {
   format: string;
   /** Frames or pages in the file; 1 for a still image. */
   pages: number;
+  /** sharp's name of the colour space as stored: `srgb`, `rgb16`, `b-w`, `grey16`, `cmyk` …; absent when unknown. */
+  space?: string;
+  /** An ICC profile is embedded; absent means none. */
+  hasProfile?: boolean;
 }
 
 export interface ReadImageHeaderOptions {
@@ -47,5 +51,5 @@ export async function readImageHeader(body: Buffer, options: ReadImageHeaderOpti
   const { width, height } = meta.autoOrient;
   if (!(width > 0 && height > 0)) throw new DecodeError(options.url, new Error(`header declares ${width}x${height}`));
   if (width * height > options.maxPixels) throw new PixelLimitError(options.url, width, height, options.maxPixels);
-  return { width, height, format: meta.format, pages: meta.pages ?? 1 };
+  return { width, height, format: meta.format, pages: meta.pages ?? 1, space: meta.space, hasProfile: meta.hasProfile === true };
 }

@@ -38,6 +38,9 @@ interface Pixels {
   opaque: boolean;
 }
 
+/** The 8-bit colour space of each deeper-than-8-bit one libvips decodes to. */
+const EIGHT_BIT_OF: Readonly<Record<string, 'srgb' | 'b-w'>> = Object.freeze({ rgb16: 'srgb', grey16: 'b-w' });
+
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
 const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
 
@@ -95,6 +98,14 @@ async function decodeOnce(body: Buffer, header: ImageHeader, variants: readonly 
     if (size.width !== header.width || size.height !== header.height) {
       pipeline.resize({ width: size.width, height: size.height, fit: 'fill' });
     }
+    // A source deeper than 8 bits (16-bit PNG or TIFF, 10-bit AVIF) with an ICC profile: libvips
+    // converts it to Display P3, not sRGB, and sharp goes on to sRGB only when asked for an output
+    // profile, so P3 values went out as sRGB ones, desaturated ((255,120,0) as (239,127,48)); a
+    // 16-bit grey one was not converted at all. Brought to 8 bits first (all the output keeps),
+    // it takes the 8-bit path, where its profile converts it straight to sRGB. Untagged deep
+    // sources are sRGB already and are left alone.
+    const eightBit = header.hasProfile === true ? EIGHT_BIT_OF[header.space ?? ''] : undefined;
+    if (eightBit !== undefined) pipeline.pipelineColourspace(eightBit);
     // CMYK, greyscale, 16-bit and ICC-tagged sources all become 8-bit sRGB (with alpha if any).
     result = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (error) {
