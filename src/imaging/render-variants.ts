@@ -8,11 +8,11 @@
  * thanks to shrink-on-load, usually at a fraction of the source's size.
  */
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
-import { AbortedError, DecodeError, PixelLimitError, RethumbError } from '../errors.js';
+import { AbortedError, DecodeError, EncodeError, PixelLimitError, RethumbError } from '../errors.js';
 import type { ResolvedVariant } from '../options.js';
-import { encodeImage, type RenderTarget, type RenderedImage } from './encode-image.js';
+import { encodeImage, MAX_OUTPUT_SIDE, type RenderTarget, type RenderedImage } from './encode-image.js';
 import { readImageHeader, type ImageHeader, type ReadImageHeaderOptions } from './image-header.js';
-import { intermediateSize, variantSize } from './variant-size.js';
+import { fitWithin, intermediateSize, variantSize } from './variant-size.js';
 
 export type { RenderTarget, RenderedImage } from './encode-image.js';
 export { readImageHeader, type ImageHeader, type ReadImageHeaderOptions } from './image-header.js';
@@ -26,6 +26,18 @@ export interface RenderVariantsOptions extends RenderTarget {
   header?: ImageHeader;
   /** Checked between stages; a sharp call already running finishes first. */
   signal?: AbortSignal;
+  /**
+   * Largest width and height of an output image, in pixels; a variant past it is scaled down to
+   * fit, keeping its aspect ratio.
+   * @default MAX_OUTPUT_SIDE[format] — what the format holds in this sharp build
+   */
+  maxOutputSide?: number;
+  /**
+   * Called for each variant that could not be encoded when others were: that variant is left
+   * out of the result and the caller falls back for it. (When every variant fails, the first
+   * failure is thrown instead.)
+   */
+  onVariantError?: (error: EncodeError) => void;
 }
 
 /** Decoded pixels shared by every variant. */
@@ -54,10 +66,15 @@ const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
  * transparent sources are flattened on white for jpeg. The first frame of an animation is
  * rendered; EXIF orientation is applied; output is 8-bit sRGB without metadata.
  *
+ * A variant larger than the output format holds (`MAX_OUTPUT_SIDE`) is scaled down to fit,
+ * keeping its aspect ratio. A variant the encoder still refuses is left out and reported to
+ * `onVariantError`; the others are rendered.
+ *
  * Throws `PixelLimitError` (checked on the header before any pixel is decoded, and again by
- * sharp's `limitInputPixels`), `DecodeError` for anything sharp refuses (truncated or corrupt
- * data: sharp's `failOn: 'warning'` refuses to render missing rows as grey), and
- * `AbortedError` when `signal` aborts between stages.
+ * sharp's `limitInputPixels`), `DecodeError` for anything sharp refuses to decode (truncated or
+ * corrupt data: sharp's `failOn: 'warning'` refuses to render missing rows as grey),
+ * `EncodeError` when no variant could be encoded, and `AbortedError` when `signal` aborts
+ * between stages.
  */
 export async function renderVariants(
   body: Buffer,
@@ -74,14 +91,22 @@ export async function renderVariants(
   throwIfAborted(signal);
 
   const pixels = await decodeOnce(body, header, variants, options);
+  const maxSide = options.maxOutputSide ?? MAX_OUTPUT_SIDE[options.format];
+  const failed: EncodeError[] = [];
   for (const variant of variants) {
     throwIfAborted(signal);
+    // A variant the format cannot hold (a tall source's `inside` variant in WebP) is scaled to fit.
+    const size = fitWithin(variantSize(header, variant), maxSide);
     try {
-      rendered.set(variant.name, await encodeImage(deriveVariant(pixels, variantSize(header, variant), variant, options), options));
+      rendered.set(variant.name, await encodeImage(deriveVariant(pixels, size, variant, options), options));
     } catch (error) {
-      throw new DecodeError(url, error);
+      // The source decoded: an encoder's refusal is this variant's failure, not the source's,
+      // and must not take the other variants with it.
+      failed.push(new EncodeError(url, variant.name, options.format, error));
     }
   }
+  if (rendered.size === 0 && failed[0] !== undefined) throw failed[0];
+  for (const error of failed) options.onVariantError?.(error);
   return rendered;
 }
 

@@ -145,6 +145,7 @@ async function rebuildOne(
     }
   }
   const regen = await engine.regenerate(record, Priority.batch, signal, { retryFailed: flags.retryFailed ?? false });
+  if (regen.outcome !== 'failed' && regen.variantFailures.size > 0) return rebuildFailedVariants(engine, record, regen, signal);
   if (regen.outcome !== 'failed') {
     return {
       record: record.record,
@@ -163,6 +164,27 @@ async function rebuildOne(
   if (missing.length === 0) return { ...base, outcome: 'stored', ...NOTHING_WRITTEN };
   const derived = await engine.derive(record.key, missing, why, Priority.batch, signal);
   return { ...base, outcome: derived.size > 0 ? 'derived' : 'placeholder', written: derived.size, bytesDownloaded: 0, bytesWritten: bodyBytes(derived) };
+}
+
+/**
+ * The source rendered but some variants could not be encoded: the others are stored; the failed
+ * ones are derived from them (degraded) like missing variants, and the record reports the
+ * fallback so that a later run retries it.
+ */
+async function rebuildFailedVariants(engine: RebuildEngine, record: NormalizedRecord, regen: Regeneration, signal: AbortSignal): Promise<RecordResult> {
+  const failed = [...regen.variantFailures.values()];
+  const why = { reason: failed[0]!.code, failures: [...regen.failures, ...failed] };
+  const derived = await engine.derive(record.key, engine.ctx.variants.filter((v) => regen.variantFailures.has(v.name)), why, Priority.batch, signal);
+  return {
+    record: record.record,
+    key: record.key,
+    outcome: derived.size === regen.variantFailures.size ? 'derived' : 'placeholder',
+    reason: why.reason,
+    failures: why.failures,
+    written: regen.thumbnails.size + derived.size,
+    bytesDownloaded: regen.bytesDownloaded,
+    bytesWritten: bodyBytes(regen.thumbnails) + bodyBytes(derived),
+  };
 }
 
 /** Variants absent from the store (or degraded, when retrying those). A store error counts as missing. */

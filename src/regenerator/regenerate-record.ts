@@ -27,6 +27,11 @@ export interface Regeneration {
   reason: ErrorCode | undefined;
   /** Bytes of the source body that won (0 when every source failed). */
   bytesDownloaded: number;
+  /**
+   * Variants the winning source could not be rendered in (the encoder refused them although
+   * the others were rendered and stored), by variant name. They fall back like missing ones.
+   */
+  variantFailures: ReadonlyMap<string, SourceFailure>;
 }
 
 export interface RegenerateOptions {
@@ -54,8 +59,9 @@ export async function regenerateRecord(
     }
     let rendered: ReadonlyMap<string, RenderedImage>;
     let bytesDownloaded: number;
+    let variantFailures: ReadonlyMap<string, SourceFailure>;
     try {
-      ({ images: rendered, bytesDownloaded } = await renderSource(ctx, url, urgency, signal, budget));
+      ({ images: rendered, bytesDownloaded, variantFailures } = await renderSource(ctx, url, urgency, signal, budget));
     } catch (error) {
       // The caller's abort is not a source failure: stop and let the caller see it.
       if (signal.aborted) throw signal.reason;
@@ -83,9 +89,9 @@ export async function regenerateRecord(
       });
     }
     await writeThumbnails(ctx, record.key, thumbnails, false);
-    return { outcome, thumbnails, failures, reason, bytesDownloaded };
+    return { outcome, thumbnails, failures, reason, bytesDownloaded, variantFailures };
   }
-  return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0 };
+  return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0, variantFailures: new Map() };
 }
 
 /** Download (download stage), sniff while streaming, check the header, decode once and render every variant (render stage). */
@@ -95,7 +101,7 @@ async function renderSource(
   urgency: Urgency,
   signal: AbortSignal,
   budget: RetryBudget,
-): Promise<{ images: ReadonlyMap<string, RenderedImage>; bytesDownloaded: number }> {
+): Promise<{ images: ReadonlyMap<string, RenderedImage>; bytesDownloaded: number; variantFailures: ReadonlyMap<string, SourceFailure> }> {
   const { options } = ctx;
   const host = hostOf(url);
   // Each attempt takes its own download slot; the backoff between attempts holds none.
@@ -155,6 +161,7 @@ async function renderSource(
   await sniffImage(fetched.body, { allowSvg: options.allowSvg, url: fetched.url, contentType: fetched.contentType });
   // Header first, outside the render stage: a pixel bomb is refused without taking a sharp slot.
   const header = await readImageHeader(fetched.body, { maxPixels: options.maxPixels, url: fetched.url });
+  const variantFailures = new Map<string, SourceFailure>();
   const images = await ctx.scheduler.render(
     async () => {
       const rendered = await renderVariants(fetched.body, ctx.variants, {
@@ -164,6 +171,7 @@ async function renderSource(
         url: fetched.url,
         header,
         signal,
+        onVariantError: (error) => variantFailures.set(error.variant, toSourceFailure(fetched.url, error, ErrorCodes.ENCODE_FAILED)),
       });
       ctx.counters.decodes += 1;
       return rendered;
@@ -171,7 +179,7 @@ async function renderSource(
     // The priority as it is now: a get() may have joined this record since it was queued.
     { priority: urgency.value, signal, pixels: header.width * header.height },
   );
-  return { images, bytesDownloaded: fetched.body.length };
+  return { images, bytesDownloaded: fetched.body.length, variantFailures };
 }
 
 /**
