@@ -9,7 +9,7 @@
  *   npm run bench                       # everything (a few minutes on 2 cores)
  *   npm run bench -- --skip-1m          # without the million-record passes (fast)
  *   BENCH_RECORDS=300 BENCH_ROUNDS=2 BENCH_BIG=1000000 npm run bench   # the defaults
- *   npm run bench -- --skip-experiments # without the thread-pool / allocator / sharp settings
+ *   npm run bench -- --skip-experiments # without the thread-pool / allocator / sharp / ThumbHash settings
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -24,6 +24,7 @@ import { makePhoto } from './corpus.js';
 
 const run = promisify(execFile);
 const SCENARIO = fileURLToPath(new URL('./scenario.js', import.meta.url));
+const WITHOUT_THUMBHASH = fileURLToPath(new URL('./without-thumbhash.js', import.meta.url));
 const flags = new Set(process.argv.slice(2));
 const SOURCES = 16;
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 300);
@@ -106,6 +107,10 @@ try {
       rebuild_vs_baseline_by_round: a.map((x, i) => ratio(/** @type {Result} */ (b[i]).perSecond, x.perSecond)),
       rebuild_vs_naive_by_round: c.map((x, i) => ratio(/** @type {Result} */ (b[i]).perSecond, x.perSecond)),
     });
+    // The ThumbHash's own cost, measured directly (the end-to-end experiment below is within noise).
+    const hashMs = await thumbHashCost(photos);
+    figures.thumbhash_cpu_ms_per_image = hashMs;
+    figures.thumbhash_share_of_rebuild_cpu_pct = Math.round((hashMs / cpuPerItem(b)) * 10_000) / 100;
 
     // estimate on a sample, then the whole job right after it, under the same conditions.
     const estimate = await scenario('cli', { args: ['estimate', manifest, '--out', freshStore(), '--allow-host', origin.host, '--render-concurrency', String(RENDER_CONCURRENCY), '--sample', String(SAMPLE), '--json'] });
@@ -125,7 +130,7 @@ try {
       // baseline under the same setting. CPU ms per image does not depend on the machine's load.
       /** @type {Record<string, unknown>} */
       const experiments = {};
-      /** @type {Array<[string, Record<string, string>, { sharpConcurrency?: number, render?: number, heapTuning?: boolean }]>} */
+      /** @type {Array<[string, Record<string, string>, { sharpConcurrency?: number, render?: number, heapTuning?: boolean, nodeArgs?: string[] }]>} */
       const settings = [
         // What the bin's V8 heap tuning (src/cli/tune-heap.ts) is worth: rethumb without it.
         ['V8 default heap growing', {}, { heapTuning: false }],
@@ -134,6 +139,8 @@ try {
         ['sharp.concurrency(1)', {}, { sharpConcurrency: 1 }],
         // The former default, one image per core.
         [`renderConcurrency=${availableParallelism()}`, {}, { render: availableParallelism() }],
+        // What computing each source's ThumbHash costs: rethumb with it stubbed out.
+        ['without the ThumbHash', {}, { nodeArgs: ['--import', WITHOUT_THUMBHASH] }],
       ];
       for (const [name, env, extra] of settings) {
         log(`experiment ${name}`);
@@ -141,7 +148,7 @@ try {
         const sharpConcurrency = extra.sharpConcurrency === undefined ? {} : { sharpConcurrency: extra.sharpConcurrency };
         const d = await scenario('rethumb', { args: rebuildArgs() });
         const heapTuning = extra.heapTuning === undefined ? {} : { heapTuning: extra.heapTuning };
-        const y = await scenario('rethumb', { args: rebuildArgs(render), ...sharpConcurrency, ...heapTuning }, env);
+        const y = await scenario('rethumb', { args: rebuildArgs(render), ...sharpConcurrency, ...heapTuning }, env, extra.nodeArgs);
         const x = await scenario('baseline', { ...base, renderConcurrency: render, ...sharpConcurrency }, env);
         experiments[name] = {
           rebuild_images_per_s: y.perSecond,
@@ -211,13 +218,36 @@ process.stdout.write(`${JSON.stringify(figures)}\n`);
  * @param {string} name
  * @param {Record<string, unknown>} config
  * @param {Record<string, string>} [env]
+ * @param {string[]} [nodeArgs] node options before the script (e.g. `--import` a module hook)
  * @returns {Promise<Result>}
  */
-async function scenario(name, config, env = {}) {
-  const { stdout } = await run(process.execPath, [SCENARIO, name, JSON.stringify(config)], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+async function scenario(name, config, env = {}, nodeArgs = []) {
+  const { stdout } = await run(process.execPath, [...nodeArgs, SCENARIO, name, JSON.stringify(config)], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
   const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
   log(`  ${name}${Object.keys(env).length ? ` ${JSON.stringify(env)}` : ''}: ${result.items} in ${result.ms} ms = ${result.perSecond}/s, peak RSS ${result.peakRssMb} MB`);
   return result;
+}
+
+/**
+ * CPU ms of one `thumbHashOf` call on what rethumb hands it for this corpus: each photo decoded
+ * as `renderVariants` decodes it for the bench's variants (oriented sRGB, at the 800×600
+ * intermediate the large variant needs), hashed 25 times.
+ * @param {Buffer[]} sources
+ */
+async function thumbHashCost(sources) {
+  const { thumbHashOf } = await import('../dist/imaging/thumbhash.js');
+  const decoded = await Promise.all(
+    sources.map(async (body) => {
+      const { data, info } = await sharp(body, { autoOrient: true }).resize({ width: 800, height: 600, fit: 'fill' }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      return { data, width: info.width, height: info.height, channels: /** @type {3} */ (info.channels) };
+    }),
+  );
+  for (const pixels of decoded) thumbHashOf(pixels); // warm up the JIT
+  const rounds = 25;
+  const before = process.cpuUsage();
+  for (let round = 0; round < rounds; round += 1) for (const pixels of decoded) thumbHashOf(pixels);
+  const used = process.cpuUsage(before);
+  return Math.round(((used.user + used.system) / 1000 / (rounds * decoded.length)) * 1000) / 1000;
 }
 
 /** @param {Result[]} runs */
@@ -250,6 +280,7 @@ function printTable() {
     ['(c) naive fetch + sharp loop (20 at once)', `${f.naive_images_per_s} images/s, ${f.naive_cpu_ms_per_image} CPU ms each`, `${f.naive_peak_rss_mb} MB`],
     ['(b)/(a) rebuild_vs_baseline', String(f.rebuild_vs_baseline), ''],
     ['(b)/(c) rebuild_vs_naive', String(f.rebuild_vs_naive), ''],
+    ['ThumbHash of each source (thumbHashOf on the decoded pixels)', `${f.thumbhash_cpu_ms_per_image} CPU ms each, ${f.thumbhash_share_of_rebuild_cpu_pct}% of (b)`, ''],
     [`estimate (sample ${f.estimate_sample}) vs actual`, `${f.estimate_predicted_ms} ms [${f.estimate_low_ms}–${f.estimate_high_ms}] vs ${f.estimate_actual_ms} ms (${f.estimate_error_pct}%)`, ''],
   ];
   if (f.scan_100k_records_per_s !== undefined) {

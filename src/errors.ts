@@ -58,6 +58,12 @@ export const ErrorCodes = {
   /** A batch journal cannot be used: it belongs to another manifest or job, or it is unreadable. */
   JOURNAL: 'RETHUMB_JOURNAL',
   /**
+   * A record's (or placeholder hints') `thumbhash` is not a ThumbHash: not base64, too short or
+   * long, or a header that does not match its length. It is ignored (the placeholder is the flat
+   * one) and reported as a failure with `source: 'thumbhash'`, never thrown.
+   */
+  INVALID_THUMBHASH: 'RETHUMB_INVALID_THUMBHASH',
+  /**
    * sharp could not encode a variant in the output format (even fitted within the format's size
    * limits). Only that variant falls back; the source's other variants are kept.
    */
@@ -321,6 +327,13 @@ export class JournalError extends RethumbError {
   constructor(path: string, why: string, cause?: unknown) {
     super(ErrorCodes.JOURNAL, `Cannot resume from ${path}: ${why}`, { cause });
     this.path = path;
+  }
+}
+
+/** A `thumbhash` that cannot be drawn; reported beside a placeholder, never thrown by rethumb. */
+export class InvalidThumbHashError extends RethumbError {
+  constructor(why: string) {
+    super(ErrorCodes.INVALID_THUMBHASH, `Ignored the thumbhash: ${why}`);
   }
 }
 

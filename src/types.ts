@@ -18,6 +18,12 @@ export interface ThumbRecord {
   height?: number;
   /** The image's dominant colour (`#rgb` or `#rrggbb`), if known: tints its placeholder. */
   color?: string;
+  /**
+   * The image's ThumbHash (base64, as `Thumbnail.thumbhash` and `rethumb rebuild --hashes` give
+   * it), if known: its placeholder is then a blurred likeness of the image instead of a flat
+   * tint. An invalid one is ignored, with a `RETHUMB_INVALID_THUMBHASH` failure beside the placeholder.
+   */
+  thumbhash?: string;
 }
 
 /** How a variant fits the source into its box; the `fit` modes of sharp. */
@@ -58,7 +64,10 @@ export const FALLBACK_OUTCOMES: ReadonlySet<Outcome> = new Set(['derived', 'plac
 
 /** One source that failed, in the order tried. */
 export interface SourceFailure {
-  /** The URL (or `backup:<index>`) that failed. */
+  /**
+   * The URL (or `backup:<index>`) that failed; `record` for a malformed record; `thumbhash` for a
+   * record's ThumbHash that was ignored (`RETHUMB_INVALID_THUMBHASH`, listed after the sources).
+   */
   source: string;
   code: ErrorCode;
   message: string;
@@ -92,6 +101,12 @@ export interface Thumbnail {
   variant: string;
   /** Every source failure, in order, when sources were tried and failed. */
   failures?: readonly SourceFailure[];
+  /**
+   * The source's ThumbHash, base64: computed from the decode that rendered a `regenerated` or
+   * `mirror` thumbnail (and kept with it in the memory cache); for a `placeholder` drawn from the
+   * record's hash, that hash. Store it beside the record so that placeholders look like the image.
+   */
+  thumbhash?: string;
 }
 
 /** File extension of each output format. */

@@ -55,7 +55,7 @@ export interface JournalEntry {
   w: number;
   /** Manifest line (fallbacks only). */
   l?: number;
-  /** Store key (fallbacks only). */
+  /** Store key (fallbacks, and records with a ThumbHash). */
   k?: string;
   /** Reason (fallbacks only). */
   r?: ErrorCode;
@@ -67,6 +67,8 @@ export interface JournalEntry {
   rec?: ThumbRecord;
   /** Source failures (fallbacks only). */
   f?: JournalFailure[];
+  /** The source's ThumbHash, base64 (records rendered from a source), for `--hashes`. */
+  h?: string;
 }
 
 /** What a resumed journal says about the runs so far. */
@@ -120,6 +122,12 @@ export class Journal {
   /** Journal a finished record. `failureClass` and `now` matter for fallbacks only. */
   add(index: number, line: number, result: RecordResult, failureClass: FailureClass | undefined, now: number): void {
     const entry: JournalEntry = { i: index, o: result.outcome, d: result.bytesDownloaded, w: result.bytesWritten };
+    // Always journaled (~80 bytes), so a hashes file written by any later run of the job, a
+    // resumed one included, holds every record rendered so far.
+    if (result.thumbhash !== undefined) {
+      entry.k = result.key;
+      entry.h = result.thumbhash;
+    }
     if (result.outcome === 'derived' || result.outcome === 'placeholder') {
       entry.l = line;
       entry.k = result.key;

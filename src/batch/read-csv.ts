@@ -1,6 +1,6 @@
 /**
- * Records of a CSV manifest with a header row (`key,url,mirrors,width,height,color`; only `url`
- * is required; `mirrors` holds URLs separated by spaces or `|`), streamed through csv-parse. A
+ * Records of a CSV manifest with a header row (`key,url,mirrors,width,height,color,thumbhash`;
+ * only `url` is required; `mirrors` holds URLs separated by spaces or `|`), streamed through csv-parse. A
  * row that cannot be parsed (wrong number of fields, a broken quote, too long) is reported with
  * its line number and skipped.
  */

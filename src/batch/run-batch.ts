@@ -21,6 +21,7 @@ import type { ThumbRecord } from '../types.js';
 import { checkStored } from './check-stored.js';
 import { FailureLedger, nextCheckAt, type RememberedFailure } from './failure-ledger.js';
 import { writeFallbackReport } from './fallback-report.js';
+import { writeHashesFile } from './hashes-file.js';
 import { Journal, type JobIdentity, type JournalEntry } from './journal.js';
 import { fingerprintManifest } from './manifest-fingerprint.js';
 import type { ManifestEntry, ManifestFormat, ManifestProblem } from './manifest-types.js';
@@ -50,6 +51,14 @@ export interface BatchOptions {
   retryFailed?: boolean;
   /** Where to write the fallback report. @default `<stateDir>/fallbacks.jsonl` */
   fallbackReport?: string;
+  /**
+   * Where to write the ThumbHash of every record rendered from its source, as JSON Lines
+   * (`{"key":…,"thumbhash":…}`), at the end of the run — from the journal, so with `resume` it
+   * holds every run's records, each once. Store them beside your records: a record's
+   * `thumbhash` makes its placeholder a likeness of the image.
+   * @default undefined — no file (the hashes are still journaled and on `onRecord`'s results)
+   */
+  hashes?: string;
   /** Stop taking new records; records in flight finish (see `signal` to abandon them). */
   stop?: AbortSignal;
   /** Abandon records in flight too (they are redone by `resume`). */
@@ -96,6 +105,8 @@ export interface BatchReport {
   journal: string;
   failureMemory: string;
   fallbackReport: string;
+  /** The hashes file and its record count, when `hashes` was asked for. */
+  hashes?: { file: string; records: number };
 }
 
 const MAX_MALFORMED_LISTED = 100;
@@ -233,6 +244,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
   }
   if (failure !== undefined) throw failure;
   const fallbacks = await writeFallbackReport(journalPath, fallbackPath);
+  const hashesPath = options.hashes === undefined ? undefined : resolve(options.hashes);
+  const hashes = hashesPath === undefined ? undefined : { file: hashesPath, records: await writeHashesFile(journalPath, hashesPath) };
   const final = progress();
   return {
     manifest: options.manifest,
@@ -252,6 +265,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
     journal: journalPath,
     failureMemory: join(stateDir, 'failures.jsonl'),
     fallbackReport: fallbackPath,
+    ...(hashes === undefined ? {} : { hashes }),
   };
 }
 

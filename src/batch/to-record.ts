@@ -30,5 +30,8 @@ export function toRecord(value: unknown): RecordParse {
     record[side] = n;
   }
   if (typeof row.color === 'string' && row.color !== '') record.color = row.color;
+  // Kept as given, junk included: the regenerator checks it where it draws, and reports a bad
+  // one beside the placeholder (a bad hash must never cost the record its thumbnails).
+  if (row.thumbhash !== undefined && row.thumbhash !== null && row.thumbhash !== '') record.thumbhash = row.thumbhash as string;
   return { ok: true, record };
 }

@@ -41,7 +41,8 @@ Commands:
   estimate   Run a real sample, then predict the whole job's time and bytes
 
 MANIFEST is JSON Lines ({"key":…,"url":…,"mirrors":[…]} a line) or CSV with a header
-row (key,url,mirrors,width,height,color; only url is required); "-" reads stdin.
+row (key,url,mirrors,width,height,color,thumbhash; only url is required);
+"-" reads stdin.
 Malformed lines are reported with their line number and skipped.
 
 Run \`rethumb <command> --help\` for a command's options. \`rethumb --version\` prints the version.
@@ -73,6 +74,10 @@ Job options:
                             (default: beside --report, else DIR/.rethumb/fallbacks.jsonl)
   --grace S                 On SIGINT/SIGTERM, seconds to let records in flight finish
                             before abandoning them (default 10; a second signal abandons at once)
+  --hashes FILE             Write each regenerated record's ThumbHash
+                            ({"key","thumbhash"} a line) to FILE; keep
+                            it with the record for placeholders that
+                            look like the image (--resume: every run's)
 
 ${OUTPUT}
 

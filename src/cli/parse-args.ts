@@ -49,6 +49,7 @@ const SPECS: Record<Command, Options> = {
     report: { type: 'string' },
     fallbacks: { type: 'string' },
     grace: { type: 'string' },
+    hashes: { type: 'string' },
   },
   scan: { ...OUTPUT, list: { type: 'string' }, concurrency: { type: 'string' } },
   estimate: {
@@ -88,6 +89,8 @@ export interface RebuildArgs extends CommonArgs {
   report: string | undefined;
   fallbacks: string | undefined;
   graceMs: number;
+  /** `--hashes FILE`: each regenerated record's ThumbHash, as JSON Lines. */
+  hashes: string | undefined;
 }
 
 export interface ScanArgs extends CommonArgs {
@@ -141,6 +144,7 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
           report,
           fallbacks: str(values.fallbacks) ?? (report === undefined ? undefined : `${report.replace(/\.json$/i, '')}.fallbacks.jsonl`),
           graceMs: seconds('grace', values.grace, 10),
+          hashes: str(values.hashes),
         },
       };
     }

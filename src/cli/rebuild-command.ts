@@ -36,6 +36,7 @@ export async function rebuildCommand(args: RebuildArgs, io: CliIO, signals: CliS
       retryDegraded: args.retryDegraded,
       retryFailed: args.retryFailed,
       ...(args.fallbacks ? { fallbackReport: args.fallbacks } : {}),
+      ...(args.hashes ? { hashes: args.hashes } : {}),
       stop: signals.stop,
       signal: signals.abort,
       onProblem: (problem) => {
@@ -75,6 +76,7 @@ function humanSummary(r: BatchReport, args: RebuildArgs): string {
   if (r.resumed > 0) lines.push(`  resumed: ${formatCount(r.resumed)} records were finished by earlier runs`);
   if (r.onHold > 0) lines.push(`  on hold: ${formatCount(r.onHold)} records whose failure is still on backoff (--retry-failed forces them)`);
   if (r.malformedLines > 0) lines.push(`  malformed manifest lines skipped: ${formatCount(r.malformedLines)}`);
+  if (r.hashes) lines.push(`  thumbhashes: ${formatCount(r.hashes.records)} records → ${r.hashes.file}`);
   if (args.report) lines.push(`  report: ${args.report}`);
   if (r.interrupted) lines.push(`  interrupted: continue with \`rethumb rebuild ${args.manifest} --out ${args.out} --resume\``);
   return `${lines.join('\n')}\n`;

@@ -12,6 +12,7 @@ import { AbortedError, DecodeError, EncodeError, PixelLimitError, RethumbError }
 import type { ResolvedVariant } from '../options.js';
 import { encodeImage, MAX_OUTPUT_SIDE, type RenderTarget, type RenderedImage } from './encode-image.js';
 import { readImageHeader, type ImageHeader, type ReadImageHeaderOptions } from './image-header.js';
+import { thumbHashOf } from './thumbhash.js';
 import { fitWithin, intermediateSize, variantSize } from './variant-size.js';
 
 export type { RenderTarget, RenderedImage } from './encode-image.js';
@@ -40,6 +41,12 @@ export interface RenderVariantsOptions extends RenderTarget {
   onVariantError?: (error: EncodeError) => void;
 }
 
+/** Every variant's image by variant name, and the source's ThumbHash from the same decode. */
+export interface RenderedVariants extends Map<string, RenderedImage> {
+  /** The source's ThumbHash, base64 (see `thumbHashOf`); undefined when no variant was asked for. */
+  thumbhash?: string;
+}
+
 /** Decoded pixels shared by every variant. */
 interface Pixels {
   data: Buffer;
@@ -58,7 +65,7 @@ const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
 
 /**
  * ONE decode of `body`, every variant derived from those pixels. Resolves with a map from
- * variant name to its encoded image.
+ * variant name to its encoded image, carrying the source's ThumbHash (from the same pixels).
  *
  * Sizes (see `variantSize`): `cover`, `contain` and `fill` always produce exactly the box,
  * enlarging a small source, so a UI slot is always filled; `inside` and `outside` never
@@ -80,10 +87,10 @@ export async function renderVariants(
   body: Buffer,
   variants: readonly ResolvedVariant[],
   options: RenderVariantsOptions,
-): Promise<Map<string, RenderedImage>> {
+): Promise<RenderedVariants> {
   const { signal, url } = options;
   throwIfAborted(signal);
-  const rendered = new Map<string, RenderedImage>();
+  const rendered: RenderedVariants = new Map<string, RenderedImage>();
   if (variants.length === 0) return rendered;
 
   const header = options.header ?? (await readImageHeader(body, options));
@@ -91,6 +98,7 @@ export async function renderVariants(
   throwIfAborted(signal);
 
   const pixels = await decodeOnce(body, header, variants, options);
+  rendered.thumbhash = thumbHashOf(pixels);
   const maxSide = options.maxOutputSide ?? MAX_OUTPUT_SIDE[options.format];
   const failed: EncodeError[] = [];
   for (const variant of variants) {

@@ -31,6 +31,8 @@ export function normalizeRecord(input: unknown): RecordCheck {
     width: typeof raw.width === 'number' ? raw.width : undefined,
     height: typeof raw.height === 'number' ? raw.height : undefined,
     color: typeof raw.color === 'string' ? raw.color : undefined,
+    // Any value, checked where it is drawn: a junk hash is reported there, never fatal here.
+    thumbhash: raw.thumbhash as string | undefined,
   };
   const fallbackKey = typeof raw.key === 'string' ? raw.key : '';
   if (typeof raw.url !== 'string' || raw.url.length === 0) {

@@ -51,6 +51,8 @@ export interface RecordResult {
   bytesDownloaded: number;
   /** Bytes of thumbnails written for this record. */
   bytesWritten: number;
+  /** The source's ThumbHash, base64, when this record was rendered from a source (`regenerated`, `mirror`). */
+  thumbhash?: string;
 }
 
 export interface RebuildProgress {

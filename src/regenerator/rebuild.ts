@@ -11,6 +11,7 @@ import { Priority } from '../scheduling/scheduler.js';
 import type { SourceFailure, ThumbRecord, Thumbnail } from '../types.js';
 import type { RegeneratorContext } from './context.js';
 import type { DeriveFailure } from './derive-variants.js';
+import { withHintsThumbHash } from './ignored-thumbhash.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
 import { restoreFromBackups } from './backup-stores.js';
 import type { RegenerateOptions, Regeneration } from './regenerate-record.js';
@@ -132,7 +133,8 @@ async function rebuildOne(
   const checked = normalizeRecord(input);
   if (!checked.ok) {
     const failure: SourceFailure = { source: 'record', code: checked.error.code, message: checked.error.message };
-    return { record: input as ThumbRecord, key: checked.key, outcome: 'placeholder', reason: checked.error.code, failures: [failure], ...NOTHING_WRITTEN };
+    const failures = withHintsThumbHash([failure], checked.hints);
+    return { record: input as ThumbRecord, key: checked.key, outcome: 'placeholder', reason: checked.error.code, failures, ...NOTHING_WRITTEN };
   }
   const record = checked.value;
   if (flags.onlyMissing) {
@@ -155,6 +157,7 @@ async function rebuildOne(
       written: regen.thumbnails.size,
       bytesDownloaded: regen.bytesDownloaded,
       bytesWritten: bodyBytes(regen.thumbnails),
+      ...(regen.thumbhash === undefined ? {} : { thumbhash: regen.thumbhash }),
     };
   }
   const why = { reason: regen.reason ?? ErrorCodes.DECODE_FAILED, failures: regen.failures };
@@ -163,7 +166,9 @@ async function rebuildOne(
   const missing = await missingVariants(ctx, record.key, flags.retryDegraded, signal);
   if (missing.length === 0) return { ...base, outcome: 'stored', ...NOTHING_WRITTEN };
   const derived = await engine.derive(record.key, missing, why, Priority.batch, signal);
-  return { ...base, outcome: derived.size > 0 ? 'derived' : 'placeholder', written: derived.size, bytesDownloaded: 0, bytesWritten: bodyBytes(derived) };
+  if (derived.size > 0) return { ...base, outcome: 'derived', written: derived.size, bytesDownloaded: 0, bytesWritten: bodyBytes(derived) };
+  // Its placeholders will be drawn from the record's hints: say now if its ThumbHash cannot be.
+  return { ...base, failures: withHintsThumbHash(why.failures, record.hints), outcome: 'placeholder', ...NOTHING_WRITTEN };
 }
 
 /**

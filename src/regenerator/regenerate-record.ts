@@ -7,7 +7,7 @@
  */
 import { ErrorCodes, HttpStatusError, isRethumbError, RethumbError, type ErrorCode } from '../errors.js';
 import { fetchSource } from '../fetching/fetch-source.js';
-import { readImageHeader, renderVariants, type RenderedImage } from '../imaging/render-variants.js';
+import { readImageHeader, renderVariants, type RenderedVariants } from '../imaging/render-variants.js';
 import { sniffHead, sniffImage } from '../imaging/sniff-image.js';
 import { RetryBudget, withRetries } from '../scheduling/retry.js';
 import type { Urgency } from '../scheduling/urgency.js';
@@ -27,6 +27,8 @@ export interface Regeneration {
   reason: ErrorCode | undefined;
   /** Bytes of the source body that won (0 when every source failed). */
   bytesDownloaded: number;
+  /** The winning source's ThumbHash, base64 (undefined when every source failed). */
+  thumbhash?: string;
   /**
    * Variants the winning source could not be rendered in (the encoder refused them although
    * the others were rendered and stored), by variant name. They fall back like missing ones.
@@ -57,7 +59,7 @@ export async function regenerateRecord(
       failures.push({ ...recent.failure, recentlyFailed: true });
       continue;
     }
-    let rendered: ReadonlyMap<string, RenderedImage>;
+    let rendered: RenderedVariants;
     let bytesDownloaded: number;
     let variantFailures: ReadonlyMap<string, SourceFailure>;
     try {
@@ -86,10 +88,11 @@ export async function regenerateRecord(
         key: record.key,
         variant: name,
         ...(reason === undefined ? {} : { reason, failures: [...failures] }),
+        ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }),
       });
     }
     await writeThumbnails(ctx, record.key, thumbnails, false);
-    return { outcome, thumbnails, failures, reason, bytesDownloaded, variantFailures };
+    return { outcome, thumbnails, failures, reason, bytesDownloaded, variantFailures, ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }) };
   }
   return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0, variantFailures: new Map() };
 }
@@ -101,7 +104,7 @@ async function renderSource(
   urgency: Urgency,
   signal: AbortSignal,
   budget: RetryBudget,
-): Promise<{ images: ReadonlyMap<string, RenderedImage>; bytesDownloaded: number; variantFailures: ReadonlyMap<string, SourceFailure> }> {
+): Promise<{ images: RenderedVariants; bytesDownloaded: number; variantFailures: ReadonlyMap<string, SourceFailure> }> {
   const { options } = ctx;
   const host = hostOf(url);
   // Each attempt takes its own download slot; the backoff between attempts holds none.

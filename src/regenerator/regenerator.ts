@@ -10,6 +10,7 @@ import { ClosedError, ConfigError, ErrorCodes, type ErrorCode, UnknownVariantErr
 import { createGuardedAgent } from '../fetching/guarded-agent.js';
 import { AddressPolicy } from '../fetching/address-policy.js';
 import { restrictDecoders } from '../imaging/decoder-policy.js';
+import { readThumbHashHint } from '../imaging/parse-thumbhash.js';
 import { PlaceholderRenderer, type PlaceholderHints } from '../imaging/placeholder.js';
 import { linkSignals, sharedAbortController } from '../linked-signal.js';
 import { resolveOptions, type RegeneratorOptions, type ResolvedVariant } from '../options.js';
@@ -20,6 +21,7 @@ import { restoreFromBackups } from './backup-stores.js';
 import type { Counters, RegeneratorContext } from './context.js';
 import { deriveVariants, type DeriveFailure } from './derive-variants.js';
 import type { Emit, RegeneratorEvents } from './events.js';
+import { withIgnoredThumbHash } from './ignored-thumbhash.js';
 import { MemoryCache } from './memory-cache.js';
 import { NegativeCache } from './negative-cache.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
@@ -290,8 +292,10 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
   }
 
   /**
-   * A placeholder of `variant`'s box, as `get()` would serve it when every source fails: shaped
-   * by `hints.width`/`height`, tinted by `hints.color`, cached in memory, never stored, no event.
+   * A placeholder of `variant`'s box, as `get()` would serve it when every source fails: drawn
+   * from `hints.thumbhash` when valid (else flat, tinted by `hints.color`, with a
+   * `RETHUMB_INVALID_THUMBHASH` failure when a hash was given), shaped by `hints.width`/`height`,
+   * cached in memory, never stored, no event.
    * For answers that have no record at all, such as an unknown key in an HTTP handler.
    * Rejects only for an unknown variant or a closed regenerator.
    */
@@ -351,7 +355,8 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     reason: ErrorCode,
     failures: readonly SourceFailure[],
   ): Promise<Thumbnail> {
-    const image = await this.#ctx.placeholders.render(variant, hints);
+    const hash = readThumbHashHint(hints.thumbhash);
+    const image = await this.#ctx.placeholders.render(variant, hints, hash);
     return {
       body: image.body,
       contentType: image.contentType,
@@ -362,7 +367,8 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
       key,
       variant: variant.name,
       reason,
-      failures,
+      failures: withIgnoredThumbHash(failures, hash),
+      ...(hash?.ok ? { thumbhash: hash.hash.base64 } : {}),
     };
   }
 }

@@ -11,7 +11,7 @@ import { Queue, type Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectReport, createWorker, enqueueManifest, jobIdFor } from '../../src/adapters/bullmq/index.js';
 import { ErrorCodes } from '../../src/errors.js';
-import { FileStore, type RebuildReport, type ThumbRecord } from '../../src/index.js';
+import { FileStore, type RebuildReport, type RecordResult, type ThumbRecord } from '../../src/index.js';
 import type { TestOrigin } from '../../src/testing/index.js';
 import { makeImage, truncate } from '../helpers/images.js';
 import { until, useHarness } from '../regenerator/support.js';
@@ -156,6 +156,11 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
     expect(progress.filter((p) => p === 100)).toHaveLength(records.length);
     const reasons = new Map(report.fallbacks.map((f) => [f.key, f.reason]));
     expect(reasons.get('bad/404')).toBe(ErrorCodes.HTTP_STATUS);
+    // Job results are RecordResults: every record rendered from a source carries its ThumbHash.
+    const results = (await queue.getJobs(['completed'], 0, -1)).map((job) => job.returnvalue as RecordResult);
+    const rendered = results.filter((r) => r.outcome === 'regenerated' || r.outcome === 'mirror');
+    expect(rendered).toHaveLength(9);
+    for (const r of rendered) expect(r.thumbhash, r.key).toMatch(/^[A-Za-z0-9+/]{22,36}={0,2}$/);
     expect(reasons.get('bad/not-a-url')).toBe(ErrorCodes.INVALID_URL);
   });
 

@@ -74,6 +74,16 @@ describe('CSV manifests', () => {
     expect(problems[0]!.message).toMatch(/length|columns/i);
   });
 
+  it('carries a thumbhash column as given (checked where it is drawn, never a reason to skip the row)', async () => {
+    const { entries, problems } = await read('key,url,thumbhash\na,http://x/a,YdcFTYpmhnmvdohsiEeIeHlgl/hH\nb,http://x/b,\nc,http://x/c,not a hash!\n', { format: 'csv' });
+    expect(entries.map((e) => e.record)).toEqual([
+      { key: 'a', url: 'http://x/a', thumbhash: 'YdcFTYpmhnmvdohsiEeIeHlgl/hH' },
+      { key: 'b', url: 'http://x/b' },
+      { key: 'c', url: 'http://x/c', thumbhash: 'not a hash!' },
+    ]);
+    expect(problems).toEqual([]);
+  });
+
   it('refuses a header without a url column', async () => {
     await expect(read('key,href\na,http://x/a\n', { format: 'csv' })).rejects.toThrow(/url/);
   });
@@ -109,5 +119,15 @@ describe('toRecord', () => {
     expect(toRecord({ url: 'http://x/a', key: 4 })).toMatchObject({ ok: false });
     expect(toRecord({ url: 'http://x/a', mirrors: [1] })).toMatchObject({ ok: false });
     expect(toRecord(null)).toMatchObject({ ok: false });
+  });
+
+  it('keeps a thumbhash (a JSON Lines field or a fallback report’s), junk included; null and empty mean none', () => {
+    expect(toRecord({ url: 'http://x/a', thumbhash: 'YdcFTYpmhnmvdohsiEeIeHlgl/hH', fallback: { reason: 'x' } })).toEqual({
+      ok: true,
+      record: { url: 'http://x/a', thumbhash: 'YdcFTYpmhnmvdohsiEeIeHlgl/hH' },
+    });
+    expect(toRecord({ url: 'http://x/a', thumbhash: 42 })).toEqual({ ok: true, record: { url: 'http://x/a', thumbhash: 42 } });
+    expect(toRecord({ url: 'http://x/a', thumbhash: null })).toEqual({ ok: true, record: { url: 'http://x/a' } });
+    expect(toRecord({ url: 'http://x/a', thumbhash: '' })).toEqual({ ok: true, record: { url: 'http://x/a' } });
   });
 });

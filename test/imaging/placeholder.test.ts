@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PlaceholderRenderer, placeholderBox } from '../../src/imaging/placeholder.js';
 import { MAX_VARIANT_SIDE, type ResolvedVariant } from '../../src/options.js';
 import type { Fit, OutputFormat } from '../../src/types.js';
@@ -114,6 +114,78 @@ describe('PlaceholderRenderer', () => {
     await r.render(v(11, 11), {});
     await r.render(v(12, 12), {});
     const again = await r.render(v(10, 10), {});
+    expect(again).not.toBe(first);
+    expect(Buffer.compare(again.body, first.body)).toBe(0);
+  });
+});
+
+describe('PlaceholderRenderer with a ThumbHash', () => {
+  // A real hash of a photo-like 4:3 image, computed as rethumb computes it on a render.
+  let hash: string;
+  let other: string;
+  const hashOfPhoto = async (seed: number, width: number, height: number): Promise<string> => {
+    const { thumbHashOf } = await import('../../src/imaging/thumbhash.js');
+    const { drawPhoto } = await import('../helpers/photo-like.js');
+    return thumbHashOf({ data: drawPhoto(seed, width, height, 3), width, height, channels: 3 });
+  };
+
+  beforeAll(async () => {
+    hash = await hashOfPhoto(3, 400, 300);
+    other = await hashOfPhoto(11, 300, 400);
+  });
+
+  it('draws the hash in the box of every fit and format, not flat, decodable', async () => {
+    for (const format of ['webp', 'jpeg', 'png', 'avif'] as const) {
+      for (const fit of ['cover', 'contain', 'fill', 'inside', 'outside'] as const) {
+        const image = await renderer(format).render(v(90, 70, fit), { thumbhash: hash });
+        expect(await decode(image.body), `${format} ${fit}`).toMatchObject({ width: 90, height: 70, format: format === 'avif' ? 'heif' : format });
+        const { channels } = await sharp(image.body).stats();
+        expect(Math.max(...channels.slice(0, 3).map((c) => c.stdev)), `${format} ${fit}`).toBeGreaterThan(3);
+      }
+    }
+  });
+
+  it('shapes a one-sided variant by the hash’s aspect ratio, unless width/height hints say otherwise', async () => {
+    const wide = await renderer().render(v(140, undefined), { thumbhash: hash });
+    expect(await decode(wide.body)).toMatchObject({ width: 140, height: 100 }); // ThumbHash keeps 4:3 as 7:5
+    const hinted = await renderer().render(v(140, undefined), { thumbhash: hash, width: 1600, height: 900 });
+    expect(await decode(hinted.body)).toMatchObject({ width: 140, height: 79 });
+    expect(placeholderBox(v(undefined, 100), {}, 1.4)).toEqual({ width: 140, height: 100 });
+  });
+
+  it('wins over the colour hint; an invalid hash falls back to exactly the flat placeholder', async () => {
+    const r = renderer('png');
+    const flat = await r.render(v(60, 40), { color: '#1e90ff' });
+    const drawn = await r.render(v(60, 40), { color: '#1e90ff', thumbhash: hash });
+    expect(Buffer.compare(drawn.body, flat.body)).not.toBe(0);
+    for (const junk of ['nope', `${hash.slice(0, -6)}`, 42, 'A'.repeat(5_000)]) {
+      const image = await r.render(v(60, 40), { color: '#1e90ff', thumbhash: junk as string });
+      expect(image).toBe(flat);
+    }
+  });
+
+  it('is deterministic, and cached per box, fit and hash', async () => {
+    const a = await renderer('webp').render(v(80, 80, 'cover'), { thumbhash: hash });
+    const b = await renderer('webp').render(v(80, 80, 'cover'), { thumbhash: hash });
+    expect(Buffer.compare(a.body, b.body)).toBe(0);
+    const r = renderer();
+    const first = await r.render(v(80, 80, 'cover'), { thumbhash: hash });
+    expect(await r.render(v(80, 80, 'cover'), { thumbhash: ` ${hash}` })).toBe(first);
+    expect(await r.render(v(80, 80, 'cover'), { thumbhash: other })).not.toBe(first);
+    expect(await r.render(v(80, 80, 'contain'), { thumbhash: hash })).not.toBe(first);
+    // inside, outside and fill all stretch the likeness over the box: one image.
+    const fill = await r.render(v(80, 80, 'fill'), { thumbhash: hash });
+    expect(await r.render(v(80, 80, 'inside'), { thumbhash: hash })).toBe(fill);
+  });
+
+  it('keeps its cache bounded in bytes: many hashes in big boxes evict each other', async () => {
+    const sample = await renderer('png').render(v(400, 300), { thumbhash: hash });
+    // Room for about two of them.
+    const r = new PlaceholderRenderer({ format: 'png', quality: 80, defaultColor: '#000', maxBytes: sample.body.length * 2 + 1 });
+    const first = await r.render(v(400, 300), { thumbhash: hash });
+    expect(await r.render(v(400, 300), { thumbhash: hash })).toBe(first);
+    for (const seed of [20, 21, 22]) await r.render(v(400, 300), { thumbhash: await hashOfPhoto(seed, 200, 150) });
+    const again = await r.render(v(400, 300), { thumbhash: hash });
     expect(again).not.toBe(first);
     expect(Buffer.compare(again.body, first.body)).toBe(0);
   });
