@@ -153,8 +153,10 @@ async function decodeOnce(body: Buffer, header: ImageHeader, variants: readonly 
 function deriveVariant(pixels: Pixels, size: { width: number; height: number }, variant: ResolvedVariant, target: RenderTarget): Sharp {
   // Our own buffer, already bounded by maxPixels: sharp's default input limit must not apply.
   const pipeline = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels }, limitInputPixels: false });
-  // A useless alpha channel would make png and avif outputs larger for nothing.
-  if (pixels.channels === 4 && pixels.opaque) pipeline.removeAlpha();
+  // A useless alpha channel would make png and avif outputs larger for nothing; but a letterbox
+  // needs it: sharp removes alpha last, after drawing the bars, which turned them black.
+  const letterboxed = variant.fit === 'contain' && target.format !== 'jpeg';
+  if (pixels.channels === 4 && pixels.opaque && !letterboxed) pipeline.removeAlpha();
   // jpeg has no alpha; libvips would flatten on black, which reads as a broken image.
   if (target.format === 'jpeg' && !pixels.opaque) pipeline.flatten({ background: WHITE });
   switch (variant.fit) {
