@@ -4,6 +4,7 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { DecodeError, PixelLimitError, UnsupportedFormatError } from '../errors.js';
+import { heifCodec } from './heif-codec.js';
 
 /** What the header says about an image. */
 export interface ImageHeader {
@@ -43,9 +44,10 @@ export async function readImageHeader(body: Buffer, options: ReadImageHeaderOpti
     throw new DecodeError(options.url, error);
   }
   // iPhone HEIC is HEVC-coded; sharp's prebuilt libvips ships no HEVC decoder (patents), only AV1
-  // (AVIF). Say so precisely instead of a generic decode failure. (No fixture: the same build
-  // cannot encode HEVC either.)
-  if (meta.format === 'heif' && meta.compression === 'hevc') {
+  // (AVIF). Say so precisely instead of a generic decode failure. libvips names the compression
+  // after the brand, so an AV1 image under a plain `mif1` brand reads as `hevc`: the image items
+  // decide. (No HEVC fixture: the same build cannot encode HEVC either.)
+  if (meta.format === 'heif' && meta.compression === 'hevc' && heifCodec(body) !== 'av1') {
     throw new UnsupportedFormatError(options.url, 'heic', ' (HEVC-coded HEIF; this libvips build decodes only AV1-coded HEIF/AVIF)');
   }
   const { width, height } = meta.autoOrient;
