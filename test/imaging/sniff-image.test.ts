@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { sniffHead, sniffImage, type SniffOptions } from '../../src/imaging/sniff-image.js';
@@ -212,6 +214,35 @@ describe('sniffHead: the early look at a download', () => {
     await expect(sniffHead(text('<!DOCTYPE html><html><body>Not Found</body></html>'), off)).rejects.toMatchObject({ code: ErrorCodes.NOT_AN_IMAGE, detected: 'text/html' });
     await expect(sniffHead(noise(4100), off)).rejects.toMatchObject({ code: ErrorCodes.NOT_AN_IMAGE, detected: 'unknown' });
     await expect(sniffHead(bmp(), off)).rejects.toMatchObject({ code: ErrorCodes.UNSUPPORTED_FORMAT, format: 'bmp' });
+  });
+
+  it('tells the other formats from their head even when large metadata comes first', async () => {
+    const photo = (): ReturnType<typeof sharp> => sharp({ create: { width: 64, height: 48, channels: 3, background: '#3366cc' } });
+    const xmp = `<x:xmpmeta xmlns:x="adobe:ns:meta/">${'A'.repeat(60_000)}</x:xmpmeta>`;
+    // A 100 KB text chunk between IHDR and the pixels.
+    const png = await photo().png().toBuffer();
+    const body = Buffer.concat([Buffer.from('Comment\0'), Buffer.alloc(100_000, 0x41)]);
+    const chunk = Buffer.alloc(12 + body.length);
+    chunk.writeUInt32BE(body.length, 0);
+    chunk.write('tEXt', 4, 'latin1');
+    body.copy(chunk, 8);
+    chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + body.length)), 8 + body.length);
+    const bigPng = Buffer.concat([png.subarray(0, 33), chunk, png.subarray(33)]);
+    // Two 60 KB comment segments right after the JPEG's SOI, before any frame header.
+    const jpeg = await photo().jpeg().toBuffer();
+    const comment = Buffer.concat([Buffer.from([0xff, 0xfe, 0xea, 0x62]), Buffer.alloc(0xea60, 0x20)]);
+    const bigJpeg = Buffer.concat([jpeg.subarray(0, 2), comment, comment, jpeg.subarray(2)]);
+    expect(await sharp(bigJpeg).metadata()).toMatchObject({ format: 'jpeg', width: 64 });
+    const cases: [Buffer, string][] = [
+      [bigPng, 'png'],
+      [bigJpeg, 'jpeg'],
+      [await photo().withXmp(xmp).webp().toBuffer(), 'webp'],
+      [await photo().withXmp(xmp).withIccProfile('p3').avif({ effort: 0 }).toBuffer(), 'avif'],
+    ];
+    for (const [image, format] of cases) {
+      expect(image.length).toBeGreaterThan(50_000);
+      expect(await sniffHead(image.subarray(0, 4100), off)).toBe(format);
+    }
   });
 
   it('defers an SVG whose prolog (a long licence comment) outruns the head', async () => {
