@@ -32,6 +32,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const BIG = Number(process.env.BENCH_BIG ?? 1_000_000);
 const STORE = Math.min(BIG, 100_000);
 const SAMPLE = 50;
+/** Rounds of stored reads per mode in the get() read benchmark, and records of its png store. */
+const GET_ROUNDS = Number(process.env.BENCH_GET_ROUNDS ?? 5);
+const PNG_RECORDS = Math.min(RECORDS, 60);
+/** Records of the full-decode scan (two entries each). */
+const DECODE_RECORDS = Math.min(STORE, 2_000);
 const WIDTH = 1600;
 const HEIGHT = 1200;
 // rethumb's own default (min(cores + 1, UV_THREADPOOL_SIZE - 1)), passed to both explicitly.
@@ -72,7 +77,7 @@ try {
   await writeFile(manifest, Array.from({ length: RECORDS }, (_, i) => JSON.stringify({ key: `b/${i}`, url: origin.urlFor(`/p/${i}.jpg`) })).join('\n') + '\n');
   let stores = 0;
   const freshStore = () => join(root, `store-${stores++}`);
-  const rebuildArgs = (render = RENDER_CONCURRENCY) => ['rebuild', manifest, '--out', freshStore(), '--allow-host', origin.host, '--render-concurrency', String(render), '--json'];
+  const rebuildArgs = (render = RENDER_CONCURRENCY, out = freshStore(), from = manifest) => ['rebuild', from, '--out', out, '--allow-host', origin.host, '--render-concurrency', String(render), '--json'];
 
   try {
     // (a), (b) and (c) interleaved, ROUNDS times; the best run of each is kept. Other processes
@@ -114,7 +119,8 @@ try {
 
     // estimate on a sample, then the whole job right after it, under the same conditions.
     const estimate = await scenario('cli', { args: ['estimate', manifest, '--out', freshStore(), '--allow-host', origin.host, '--render-concurrency', String(RENDER_CONCURRENCY), '--sample', String(SAMPLE), '--json'] });
-    const actual = await scenario('rethumb', { args: rebuildArgs() });
+    const readStore = freshStore();
+    const actual = await scenario('rethumb', { args: rebuildArgs(RENDER_CONCURRENCY, readStore) });
     const predicted = /** @type {{ durationMs: { estimate: number, low: number, high: number } }} */ (estimate.summary).durationMs;
     Object.assign(figures, {
       estimate_sample: SAMPLE,
@@ -124,6 +130,34 @@ try {
       estimate_actual_ms: actual.ms,
       estimate_error_pct: Math.round(((predicted.estimate - actual.ms) / actual.ms) * 1000) / 10,
     });
+
+    // get() of stored thumbnails (the request path's hit) with the integrity check and without it,
+    // on the store the run above wrote: webp (the default) and png (the largest files, so the
+    // checksum's worst case), memory cache off, one read at a time.
+    log('get() from the store, with and without the integrity check');
+    const webpReads = await scenario('get-stored', { out: readStore, records: RECORDS, rounds: GET_ROUNDS });
+    const pngManifest = join(root, 'png.jsonl');
+    await writeFile(pngManifest, Array.from({ length: PNG_RECORDS }, (_, i) => JSON.stringify({ key: `b/${i}`, url: origin.urlFor(`/p/${i}.jpg`) })).join('\n') + '\n');
+    const pngStore = freshStore();
+    await scenario('rethumb', { args: [...rebuildArgs(RENDER_CONCURRENCY, pngStore, pngManifest), '--format', 'png'] });
+    const pngReads = await scenario('get-stored', { out: pngStore, records: PNG_RECORDS, rounds: GET_ROUNDS, format: 'png' });
+    for (const [name, reads] of [['webp', webpReads], ['png', pngReads]]) {
+      const r = /** @type {{ verified: ReadFigures, unverified: ReadFigures, legacy: ReadFigures }} */ (/** @type {unknown} */ (reads));
+      Object.assign(figures, {
+        [`get_stored_${name}_kb`]: r.verified.mean_kb,
+        [`get_stored_${name}_p50_us`]: r.verified.p50_us,
+        [`get_stored_${name}_p99_us`]: r.verified.p99_us,
+        [`get_stored_${name}_cpu_us`]: r.verified.cpu_us_per_read,
+        [`get_unverified_${name}_p50_us`]: r.unverified.p50_us,
+        [`get_unverified_${name}_p99_us`]: r.unverified.p99_us,
+        [`get_unverified_${name}_cpu_us`]: r.unverified.cpu_us_per_read,
+        [`get_verify_${name}_cpu_ratio`]: ratio(r.verified.cpu_us_per_read, r.unverified.cpu_us_per_read),
+        [`get_legacy_${name}_p50_us`]: r.legacy.p50_us,
+        [`get_legacy_${name}_p99_us`]: r.legacy.p99_us,
+        [`get_legacy_${name}_cpu_us`]: r.legacy.cpu_us_per_read,
+        [`get_legacy_${name}_cpu_ratio`]: ratio(r.legacy.cpu_us_per_read, r.unverified.cpu_us_per_read),
+      });
+    }
 
     if (!flags.has('--skip-experiments')) {
       // Each setting against rethumb's defaults run just before it (same conditions), and the
@@ -180,6 +214,13 @@ try {
       await writeBigManifest(bigManifest, BIG, STORE, never);
       log(`  built in ${Math.round((performance.now() - started) / 1000)} s`);
       const scan = await scenario('cli', { args: ['scan', storeManifest, '--out', bigRoot, '--json'] });
+      // Every entry read and checked (structure + sealed checksum), then a full decode on a sample.
+      const verify = await scenario('cli', { args: ['scan', storeManifest, '--out', bigRoot, '--verify', '--json'] });
+      const decodeManifest = join(root, 'decode.jsonl');
+      await writeBigManifest(decodeManifest, DECODE_RECORDS, STORE, never);
+      const decode = await scenario('cli', { args: ['scan', decodeManifest, '--out', bigRoot, '--decode', '--json'] });
+      const verified = /** @type {{ counts: Record<string, number>, variantsDamaged: number }} */ (verify.summary);
+      if (verified.counts.present !== STORE || verified.variantsDamaged !== 0) throw new Error(`scan --verify: ${JSON.stringify(verified.counts)}`);
       const scanBig = await scenario('cli', { args: ['scan', bigManifest, '--out', bigRoot, '--json'] });
       const onlyMissing = await scenario('cli', { args: ['rebuild', bigManifest, '--out', bigRoot, '--only-missing', '--allow-host', origin.host, '--json'] });
       const stored = /** @type {{ counts: { stored: number } }} */ (onlyMissing.summary).counts.stored;
@@ -190,6 +231,14 @@ try {
         big_manifest_records: BIG,
         scan_100k_records_per_s: scan.perSecond,
         scan_100k_peak_rss_mb: scan.peakRssMb,
+        scan_verify_entries: STORE * 2,
+        scan_verify_entries_per_s: Math.round(verify.perSecond * 2),
+        scan_verify_s: Math.round(verify.ms / 1000),
+        scan_verify_peak_rss_mb: verify.peakRssMb,
+        scan_verify_cpu_us_per_entry: Math.round((verify.cpuMs * 1000) / (STORE * 2)),
+        scan_decode_entries: DECODE_RECORDS * 2,
+        scan_decode_entries_per_s: Math.round(decode.perSecond * 2),
+        scan_decode_peak_rss_mb: decode.peakRssMb,
         scan_1m_records_per_s: scanBig.perSecond,
         scan_1m_peak_rss_mb: scanBig.peakRssMb,
         scan_1m_counts: present,
@@ -212,6 +261,7 @@ printTable();
 process.stdout.write(`${JSON.stringify(figures)}\n`);
 
 /** @typedef {{ scenario: string, items: number, ms: number, perSecond: number, peakRssMb: number, cpuMs: number, summary?: unknown }} Result */
+/** @typedef {{ reads: number, p50_us: number, p99_us: number, cpu_us_per_read: number, mean_kb: number }} ReadFigures */
 
 /**
  * Run one scenario in its own process.
@@ -283,9 +333,20 @@ function printTable() {
     ['ThumbHash of each source (thumbHashOf on the decoded pixels)', `${f.thumbhash_cpu_ms_per_image} CPU ms each, ${f.thumbhash_share_of_rebuild_cpu_pct}% of (b)`, ''],
     [`estimate (sample ${f.estimate_sample}) vs actual`, `${f.estimate_predicted_ms} ms [${f.estimate_low_ms}–${f.estimate_high_ms}] vs ${f.estimate_actual_ms} ms (${f.estimate_error_pct}%)`, ''],
   ];
+  for (const name of ['webp', 'png']) {
+    if (f[`get_stored_${name}_p50_us`] === undefined) continue;
+    rows.push(
+      [`get() stored ${name} (${f[`get_stored_${name}_kb`]} KB avg), integrity check`, `p50 ${f[`get_stored_${name}_p50_us`]} µs, p99 ${f[`get_stored_${name}_p99_us`]} µs, ${f[`get_stored_${name}_cpu_us`]} CPU µs`, ''],
+      [`get() stored ${name}, header read only (no check)`, `p50 ${f[`get_unverified_${name}_p50_us`]} µs, p99 ${f[`get_unverified_${name}_p99_us`]} µs, ${f[`get_unverified_${name}_cpu_us`]} CPU µs`, ''],
+      [`get() stored ${name} written before seals, checked`, `p50 ${f[`get_legacy_${name}_p50_us`]} µs, p99 ${f[`get_legacy_${name}_p99_us`]} µs, ${f[`get_legacy_${name}_cpu_us`]} CPU µs`, ''],
+      [`  CPU per read vs unchecked: sealed, before seals (${name})`, `${f[`get_verify_${name}_cpu_ratio`]}, ${f[`get_legacy_${name}_cpu_ratio`]}`, ''],
+    );
+  }
   if (f.scan_100k_records_per_s !== undefined) {
     rows.push(
       [`scan, ${f.big_store_records} present records`, `${f.scan_100k_records_per_s} records/s`, `${f.scan_100k_peak_rss_mb} MB`],
+      [`scan --verify, ${f.scan_verify_entries} entries`, `${f.scan_verify_entries_per_s} entries/s (${f.scan_verify_s} s), ${f.scan_verify_cpu_us_per_entry} CPU µs each`, `${f.scan_verify_peak_rss_mb} MB`],
+      [`scan --decode, ${f.scan_decode_entries} entries`, `${f.scan_decode_entries_per_s} entries/s`, `${f.scan_decode_peak_rss_mb} MB`],
       [`scan, ${f.big_manifest_records} records over them`, `${f.scan_1m_records_per_s} records/s`, `${f.scan_1m_peak_rss_mb} MB`],
       [`rebuild --only-missing, ${f.big_manifest_records} records`, `${f.only_missing_1m_records_per_s} records/s`, `${f.only_missing_1m_peak_rss_mb} MB`],
     );

@@ -7,12 +7,14 @@
  * Scenarios: `baseline` (bare sharp on in-memory buffers), `baseline-per-variant` (one sharp
  * pipeline per variant, the idiomatic form), `rethumb` (the CLI's `rebuild`, in-process, started as the bin starts),
  * `naive` (fetch + sharp + writeFile, `concurrency` at once, no stages), `cli` (any CLI
- * command in-process: scan, estimate, rebuild over a huge manifest).
+ * command in-process: scan, estimate, rebuild over a huge manifest), `get-stored` (`get()` of
+ * stored thumbnails with and without the integrity check).
  */
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { runCli } from '../dist/cli/run-cli.js';
+import { createRegenerator, FileStore } from '../dist/index.js';
 import { tuneHeapForBatch } from '../dist/cli/tune-heap.js';
 
 /**
@@ -26,6 +28,8 @@ import { tuneHeapForBatch } from '../dist/cli/tune-heap.js';
  * @property {string[]} [args] CLI arguments (rethumb, cli)
  * @property {number} [sharpConcurrency] call sharp.concurrency(n) first
  * @property {boolean} [heapTuning] rethumb, cli: tune V8's heap as the `rethumb` bin does (default true)
+ * @property {string} [format] get-stored: the store's output format (default webp)
+ * @property {number} [rounds] get-stored: rounds of reads per mode (default 5)
  */
 
 const SMALL = { width: 150, height: 150, fit: /** @type {const} */ ('cover') };
@@ -39,7 +43,7 @@ if (config.sharpConcurrency !== undefined) sharp.concurrency(config.sharpConcurr
 if ((name === 'rethumb' || name === 'cli') && config.heapTuning !== false) tuneHeapForBatch();
 
 /** @type {Record<string, (config: Config) => Promise<{ items: number, ms: number, extra?: Record<string, unknown> }>>} */
-const scenarios = { baseline, 'baseline-per-variant': baselinePerVariant, rethumb, naive, cli };
+const scenarios = { baseline, 'baseline-per-variant': baselinePerVariant, rethumb, naive, cli, 'get-stored': getStored };
 const run = scenarios[name];
 if (!run) throw new Error(`Unknown scenario ${name}`);
 const result = await run(config);
@@ -129,6 +133,99 @@ async function cli(config) {
   const summary = await cliJson(config.args ?? []);
   const ms = performance.now() - started;
   return { items: typeof summary.total === 'number' ? summary.total : 0, ms, extra: { summary } };
+}
+
+/**
+ * `get()` of every stored thumbnail of `records` records (keys `b/<i>`, two variants) from the
+ * FileStore at `out`, memory cache off, one read at a time so each read's latency is its own, in
+ * three modes: `verified` (the default: structure and sealed checksum, no decoder), `unverified`
+ * (`verifyStored: false`: sharp's header read, as before seals) and `legacy` (the default check
+ * on a copy of the store whose seals are stripped, as entries written before seals are read:
+ * structure walk, then sharp's header read). Blocks alternate so every mode sees the same page
+ * cache and JIT. CPU is the process's (every thread: sharp's and libuv's included) per read.
+ * @param {Config} config
+ */
+async function getStored(config) {
+  const records = config.records ?? 0;
+  const rounds = config.rounds ?? 5;
+  const format = /** @type {'webp' | 'png'} */ (config.format ?? 'webp');
+  const out = config.out ?? '';
+  const legacyRoot = `${out}-legacy`;
+  for (let i = 0; i < records; i += 1) {
+    for (const variant of ['small', 'large']) {
+      const file = join(`b/${i}`, `${variant}.${format}`);
+      await mkdir(join(legacyRoot, `b/${i}`), { recursive: true });
+      await writeFile(join(legacyRoot, file), unseal(await readFile(join(out, file)), format));
+    }
+  }
+  const make = (/** @type {string} */ root, /** @type {boolean} */ verifyStored) =>
+    createRegenerator({ store: new FileStore(root), variants: { small: SMALL, large: LARGE }, format, memoryCacheBytes: 0, verifyStored });
+  /** @typedef {'verified' | 'unverified' | 'legacy'} Mode */
+  /** @type {Mode[]} */
+  const names = ['verified', 'unverified', 'legacy'];
+  const modes = { verified: make(out, true), unverified: make(out, false), legacy: make(legacyRoot, true) };
+  /** @type {Record<Mode, { latencies: number[], cpuUs: number, reads: number, bytes: number }>} */
+  const stats = { verified: fresh(), unverified: fresh(), legacy: fresh() };
+  // Never fetched: every record is stored (a miss would show as a placeholder and fail the run).
+  const url = 'http://192.0.2.1/never-fetched.jpg';
+  const block = async (/** @type {Mode} */ mode) => {
+    const regen = modes[mode];
+    const s = stats[mode];
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < records; i += 1) {
+      for (const variant of ['small', 'large']) {
+        const started = performance.now();
+        const thumb = await regen.get({ key: `b/${i}`, url }, variant);
+        s.latencies.push(performance.now() - started);
+        if (thumb.outcome !== 'stored') throw new Error(`${mode} b/${i} ${variant}: ${thumb.outcome} ${thumb.reason ?? ''}`);
+        s.bytes += thumb.body.length;
+      }
+    }
+    const used = process.cpuUsage(cpu);
+    s.cpuUs += used.user + used.system;
+    s.reads += records * 2;
+  };
+  // One warm-up block each (page cache, JIT), not counted.
+  for (const mode of names) await block(mode);
+  for (const mode of names) stats[mode] = fresh();
+  const started = performance.now();
+  for (let round = 0; round < rounds; round += 1) {
+    // A different mode first each round.
+    for (let j = 0; j < names.length; j += 1) await block(/** @type {Mode} */ (names[(round + j) % names.length]));
+  }
+  const ms = performance.now() - started;
+  await Promise.all(Object.values(modes).map((r) => r.close()));
+  /** @type {Record<string, unknown>} */
+  const extra = {};
+  for (const mode of names) {
+    const s = stats[mode];
+    const sorted = [...s.latencies].sort((a, b) => a - b);
+    const at = (/** @type {number} */ q) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 1000);
+    extra[mode] = { reads: s.reads, p50_us: at(0.5), p99_us: at(0.99), cpu_us_per_read: Math.round(s.cpuUs / s.reads), mean_kb: Math.round(s.bytes / s.reads / 102.4) / 10 };
+  }
+  return { items: names.reduce((n, mode) => n + stats[mode].reads, 0), ms, extra };
+}
+
+function fresh() {
+  return { latencies: /** @type {number[]} */ ([]), cpuUs: 0, reads: 0, bytes: 0 };
+}
+
+/**
+ * `body` without its seal, as rethumb stored thumbnails before seals: the seal is the last chunk
+ * (webp: `RTCK`, 22 bytes with padding; png: `rtCK`, 25 bytes, before IEND).
+ * @param {Buffer} body
+ * @param {'webp' | 'png'} format
+ */
+function unseal(body, format) {
+  if (format === 'png') {
+    const iend = body.length - 12;
+    if (body.toString('latin1', iend - 21, iend - 17) !== 'rtCK') throw new Error('no seal to strip');
+    return Buffer.concat([body.subarray(0, iend - 25), body.subarray(iend)]);
+  }
+  if (body.toString('latin1', body.length - 22, body.length - 18) !== 'RTCK') throw new Error('no seal to strip');
+  const stripped = Buffer.from(body.subarray(0, body.length - 22));
+  stripped.writeUInt32LE(stripped.length - 8, 4);
+  return stripped;
 }
 
 /**

@@ -5,6 +5,8 @@
  * these codes.
  */
 
+import type { DamageKind } from './integrity/image-damage.js';
+
 /** Every code rethumb can raise or report as a fallback reason. */
 export const ErrorCodes = {
   /** An option passed to `createRegenerator()` (or a store constructor) is invalid. */
@@ -57,6 +59,8 @@ export const ErrorCodes = {
   UNKNOWN_KEY: 'RETHUMB_UNKNOWN_KEY',
   /** A batch journal cannot be used: it belongs to another manifest or job, or it is unreadable. */
   JOURNAL: 'RETHUMB_JOURNAL',
+  /** A stored thumbnail is damaged (truncated, zeroed, its checksum does not match …): treated as a miss, then replaced. */
+  STORE_CORRUPT: 'RETHUMB_STORE_CORRUPT',
   /**
    * A record's (or placeholder hints') `thumbhash` is not a ThumbHash: not base64, too short or
    * long, or a header that does not match its length. It is ignored (the placeholder is the flat
@@ -327,6 +331,23 @@ export class JournalError extends RethumbError {
   constructor(path: string, why: string, cause?: unknown) {
     super(ErrorCodes.JOURNAL, `Cannot resume from ${path}: ${why}`, { cause });
     this.path = path;
+  }
+}
+
+/**
+ * A stored entry failed its integrity check: reported as a `storeError` (never thrown to a
+ * `get()` caller), and the entry is treated as missing.
+ */
+export class StoreCorruptError extends RethumbError {
+  readonly key: string;
+  readonly variant: string;
+  /** What is wrong: `empty`, `format`, `truncated`, `structure`, `checksum` or `undecodable`. */
+  readonly damage: DamageKind;
+  constructor(key: string, variant: string, damage: DamageKind, detail: string, cause?: unknown) {
+    super(ErrorCodes.STORE_CORRUPT, `Stored thumbnail ${key}/${variant} is damaged (${damage}): ${detail}`, { cause });
+    this.key = key;
+    this.variant = variant;
+    this.damage = damage;
   }
 }
 

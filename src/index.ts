@@ -21,6 +21,7 @@ export { FileStore, type FileStoreOptions } from './storage/file-store.js';
 export { MemoryStore } from './storage/memory-store.js';
 export { keyForUrl, assertValidKey } from './storage/store-key.js';
 export * from './errors.js';
+export type { DamageKind } from './integrity/image-damage.js';
 export type { ThumbRecord, VariantSpec, Fit, OutputFormat, SourceFormat, Outcome, Thumbnail, SourceFailure } from './types.js';
 export type { PlaceholderHints } from './imaging/placeholder.js';
 export { FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS } from './types.js';

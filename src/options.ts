@@ -158,6 +158,17 @@ export interface RegeneratorOptions {
    * @default '#e4e4e7' — a neutral light grey that reads as "image loading" on light and dark UIs.
    */
   placeholderColor?: string;
+  /**
+   * Check every entry read from the store (and from `backup` stores, and the surviving variant a
+   * stand-in is derived from) before using it: its structure, and the checksum sealed into every
+   * thumbnail rethumb writes. A damaged entry is a miss (a `storeError` with
+   * `RETHUMB_STORE_CORRUPT`), regenerated and overwritten. Entries without a seal (written before
+   * seals existed) are checked by structure, then by their header as before.
+   * @default true — a damaged file served is a broken image that caches keep for a year; the
+   * check costs one pass over the bytes (docs/integrity.md). Turn it off only to measure that
+   * cost, or for a store that verifies content itself.
+   */
+  verifyStored?: boolean;
 }
 
 export interface PerHostOptions {
@@ -242,6 +253,7 @@ export interface ResolvedOptions {
   readonly userAgent: string;
   readonly memoryCacheBytes: number;
   readonly placeholderColor: string;
+  readonly verifyStored: boolean;
 }
 
 export const VERSION = '0.1.0';
@@ -268,6 +280,7 @@ export const DEFAULTS = Object.freeze({
   userAgent: `rethumb/${VERSION} (+https://github.com/rethumb/rethumb)`,
   memoryCacheBytes: 64 * 1024 * 1024,
   placeholderColor: '#e4e4e7',
+  verifyStored: true,
 });
 
 /** Default encoder quality per format. */
@@ -328,6 +341,7 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     userAgent: nonEmptyString('userAgent', options.userAgent ?? DEFAULTS.userAgent),
     memoryCacheBytes: integer('memoryCacheBytes', options.memoryCacheBytes ?? DEFAULTS.memoryCacheBytes, 0, 2 ** 40),
     placeholderColor: hexColor('placeholderColor', options.placeholderColor ?? DEFAULTS.placeholderColor),
+    verifyStored: boolean('verifyStored', options.verifyStored ?? DEFAULTS.verifyStored),
   });
 }
 

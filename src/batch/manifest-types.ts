@@ -8,6 +8,11 @@ export interface ManifestEntry {
   /** 1-based line of the manifest where the record starts. */
   line: number;
   record: ThumbRecord;
+  /**
+   * True when the line comes from a `scan --verify` list and marks damaged variants: their files
+   * exist, so a rebuild reads and checks this record's entries rather than asking whether they exist.
+   */
+  verify?: boolean;
 }
 
 /** A manifest line that was skipped, and why. */

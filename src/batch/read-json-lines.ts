@@ -1,6 +1,7 @@
 /** Records of a JSON Lines manifest (`{"key":…,"url":…}` a line), streamed; blank lines are ignored. */
 import type { ManifestEntry, ReadManifestOptions } from './manifest-types.js';
 import { readLines } from './read-lines.js';
+import { marksDamaged } from './scan-list.js';
 import { toRecord } from './to-record.js';
 
 export const DEFAULT_MAX_LINE_BYTES = 1_048_576;
@@ -28,6 +29,6 @@ export async function* readJsonLines(input: AsyncIterable<Buffer | string>, opti
       onProblem?.({ line: number, message: parsed.message });
       continue;
     }
-    yield { index: index++, line: number, record: parsed.record };
+    yield { index: index++, line: number, record: parsed.record, ...(marksDamaged(value) ? { verify: true } : {}) };
   }
 }

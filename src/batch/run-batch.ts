@@ -47,6 +47,13 @@ export interface BatchOptions {
   onlyMissing?: boolean;
   /** @default false */
   retryDegraded?: boolean;
+  /**
+   * Read and check every stored entry (structure and sealed checksum, as `get()` does), so
+   * damaged ones are rebuilt in the same pass. Records of a `scan --verify` list marked damaged
+   * are always checked this way.
+   * @default false
+   */
+  verify?: boolean;
   /** Try records whose failure is remembered, whatever the backoff says. @default false */
   retryFailed?: boolean;
   /** Where to write the fallback report. @default `<stateDir>/fallbacks.jsonl` */
@@ -164,6 +171,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
   let onHold = 0;
   let exhausted = false;
   const inFlight = new Map<ThumbRecord, ManifestEntry>();
+  // Records a scan list marks damaged, until they finish: `rebuild()` verifies these.
+  const marked = new Set<ThumbRecord>();
   const stop = options.stop;
   const hard = options.signal;
 
@@ -179,6 +188,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
     const entry = inFlight.get(result.record);
     if (!entry) return;
     inFlight.delete(result.record);
+    marked.delete(result.record);
     const failureClass = failureClassOf(result);
     if (failureClass !== undefined && result.key !== '') {
       const first = result.failures?.[0];
@@ -203,29 +213,30 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
       if (done.has(entry.index)) continue;
       const held = options.retryFailed ? undefined : heldFailure(ledger, entry.record);
       if (held) {
-        const result = await heldResult(entry.record, held);
+        const result = await heldResult(entry.record, held, entry.verify === true);
         if (result.outcome !== 'stored') onHold += 1;
         finish(entry, result, result.outcome === 'stored' ? undefined : held.c);
         continue;
       }
       inFlight.set(entry.record, entry);
+      if (entry.verify) marked.add(entry.record);
       yield entry.record;
     }
     exhausted = true;
   }
 
   /** A record on hold is not fetched: it is what the store holds of it. */
-  async function heldResult(record: ThumbRecord, held: RememberedFailure): Promise<RecordResult> {
+  async function heldResult(record: ThumbRecord, held: RememberedFailure, markedDamaged: boolean): Promise<RecordResult> {
     const base = { record, key: held.k, written: 0, bytesDownloaded: 0, bytesWritten: 0 };
-    const state = await checkStored(store, held.k, variantNames, format, hard);
-    const wanted = state.missing.length + (retryDegraded ? state.degraded.length : 0);
+    const state = await checkStored(store, held.k, variantNames, format, { ...(hard ? { signal: hard } : {}), verify: options.verify === true || markedDamaged });
+    const wanted = state.missing.length + state.damaged.length + (retryDegraded ? state.degraded.length : 0);
     if (onlyMissing && wanted === 0) return { ...base, outcome: 'stored' };
     const message =
       `failed ${held.n} time(s) (${held.c}), last at ${new Date(held.at).toISOString()}; ` +
       `re-checked after ${new Date(nextCheckAt(held)).toISOString()} (--retry-failed forces it)`;
     return {
       ...base,
-      outcome: state.missing.length < variantNames.length ? 'derived' : 'placeholder',
+      outcome: state.missing.length + state.damaged.length < variantNames.length ? 'derived' : 'placeholder',
       reason: ErrorCodes.RECENTLY_FAILED,
       failures: [{ source: record.url, code: held.code, ...(held.s === undefined ? {} : { status: held.s }), message }],
     };
@@ -233,7 +244,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
 
   let failure: unknown;
   try {
-    await regen.rebuild(records(), { onlyMissing, retryDegraded, retryFailed: options.retryFailed === true, onRecord, maxReportedFallbacks: 0, ...(hard ? { signal: hard } : {}) });
+    const verify = options.verify === true ? true : (record: ThumbRecord) => marked.has(record);
+    await regen.rebuild(records(), { onlyMissing, retryDegraded, retryFailed: options.retryFailed === true, verify, onRecord, maxReportedFallbacks: 0, ...(hard ? { signal: hard } : {}) });
   } catch (error) {
     failure = error;
   } finally {

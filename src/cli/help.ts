@@ -37,7 +37,7 @@ Rebuild missing thumbnails from their original URLs.
 
 Commands:
   rebuild    Fetch and render what is missing; resumable; writes a report
-  scan       List what is missing or degraded, without fetching
+  scan       List what is missing, degraded or (--verify) damaged; no fetching
   estimate   Run a real sample, then predict the whole job's time and bytes
 
 MANIFEST is JSON Lines ({"key":…,"url":…,"mirrors":[…]} a line) or CSV with a header
@@ -67,6 +67,8 @@ Job options:
   --no-only-missing         Rebuild every record
   --retry-degraded          Treat degraded (derived) thumbnails as missing
   --retry-failed            Retry records whose remembered failure is still on backoff
+  --verify                  Read and check every stored thumbnail (structure,
+                            checksum): damaged ones are rebuilt as missing ones
   --resume                  Continue the job journaled in DIR/.rethumb (same MANIFEST file)
   --report FILE             Write the summary as JSON to FILE, and the fallback report
                             beside it (FILE without .json + .fallbacks.jsonl)
@@ -93,10 +95,19 @@ Check which of MANIFEST's records DIR is missing (some variant absent) or holds 
 (derived stand-ins), without fetching anything. Prints counts; --list writes the records
 as JSON Lines (a manifest: rebuild it to fill exactly those).
 
+With --verify, every stored variant is also read and checked: its structure, and
+the checksum rethumb seals into each thumbnail (files written before checksums
+existed: structure and header). Damaged records go to --list, marked so that
+\`rethumb rebuild LIST --out DIR\` refetches them although their files exist.
+
 Scan options:
-  --list FILE               Write missing, degraded and invalid records as JSON Lines
-                            ("-" for stdout)
+  --list FILE               Write missing, degraded, damaged and invalid records
+                            as JSON Lines ("-" for stdout)
   --concurrency N           Records checked at once (default 32)
+  --verify                  Read and check every stored variant for damage
+  --decode                  Also decode every variant in full (implies --verify;
+                            slower; it adds to the checksum only for files
+                            written before checksums existed)
 
 ${OUTPUT}
 

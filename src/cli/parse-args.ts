@@ -49,9 +49,10 @@ const SPECS: Record<Command, Options> = {
     report: { type: 'string' },
     fallbacks: { type: 'string' },
     grace: { type: 'string' },
+    verify: { type: 'boolean' },
     hashes: { type: 'string' },
   },
-  scan: { ...OUTPUT, list: { type: 'string' }, concurrency: { type: 'string' } },
+  scan: { ...OUTPUT, list: { type: 'string' }, concurrency: { type: 'string' }, verify: { type: 'boolean' }, decode: { type: 'boolean' } },
   estimate: {
     ...OUTPUT,
     ...FETCH,
@@ -89,6 +90,8 @@ export interface RebuildArgs extends CommonArgs {
   report: string | undefined;
   fallbacks: string | undefined;
   graceMs: number;
+  /** `--verify`: read and check stored entries, so damaged ones are rebuilt too. */
+  verify: boolean;
   /** `--hashes FILE`: each regenerated record's ThumbHash, as JSON Lines. */
   hashes: string | undefined;
 }
@@ -96,6 +99,10 @@ export interface RebuildArgs extends CommonArgs {
 export interface ScanArgs extends CommonArgs {
   list: string | undefined;
   concurrency: number | undefined;
+  /** `--verify` (or `--decode`): read and check every stored variant. */
+  verify: boolean;
+  /** `--decode`: decode every stored variant in full too. */
+  decode: boolean;
 }
 
 export interface EstimateArgs extends CommonArgs {
@@ -144,12 +151,22 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
           report,
           fallbacks: str(values.fallbacks) ?? (report === undefined ? undefined : `${report.replace(/\.json$/i, '')}.fallbacks.jsonl`),
           graceMs: seconds('grace', values.grace, 10),
+          verify: values.verify === true,
           hashes: str(values.hashes),
         },
       };
     }
     case 'scan':
-      return { kind: 'scan', args: { ...common, list: str(values.list), concurrency: int('concurrency', values.concurrency) } };
+      return {
+        kind: 'scan',
+        args: {
+          ...common,
+          list: str(values.list),
+          concurrency: int('concurrency', values.concurrency),
+          verify: values.verify === true || values.decode === true,
+          decode: values.decode === true,
+        },
+      };
     case 'estimate':
       if (common.manifest === '-') throw new UsageError('`estimate` reads the manifest twice: pass a file, not stdin');
       return {

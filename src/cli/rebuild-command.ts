@@ -35,6 +35,7 @@ export async function rebuildCommand(args: RebuildArgs, io: CliIO, signals: CliS
       onlyMissing: args.onlyMissing,
       retryDegraded: args.retryDegraded,
       retryFailed: args.retryFailed,
+      verify: args.verify,
       ...(args.fallbacks ? { fallbackReport: args.fallbacks } : {}),
       ...(args.hashes ? { hashes: args.hashes } : {}),
       stop: signals.stop,

@@ -3,6 +3,7 @@
  * settings rethumb uses, and the dimensions of what was written.
  */
 import type { Sharp } from 'sharp';
+import { sealImage } from '../integrity/seal-image.js';
 import { FORMAT_CONTENT_TYPES, type OutputFormat } from '../types.js';
 
 /** The output format and encoder quality every variant is written in. */
@@ -44,6 +45,8 @@ export const AVIF_EFFORT = 2;
 /**
  * Encode `pipeline` as `target`. Metadata is not copied (sharp strips EXIF, XMP, IPTC and ICC
  * unless asked to keep them), so outputs are untagged sRGB and carry no camera data or GPS.
+ * Every output is sealed (`sealImage`): a checksum inside the file that lets any later read
+ * prove the stored bytes are still exactly these.
  */
 export async function encodeImage(pipeline: Sharp, target: RenderTarget): Promise<RenderedImage> {
   switch (target.format) {
@@ -61,5 +64,5 @@ export async function encodeImage(pipeline: Sharp, target: RenderTarget): Promis
       break;
   }
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
-  return { body: data, width: info.width, height: info.height, format: target.format, contentType: FORMAT_CONTENT_TYPES[target.format] };
+  return { body: sealImage(data, target.format, info), width: info.width, height: info.height, format: target.format, contentType: FORMAT_CONTENT_TYPES[target.format] };
 }

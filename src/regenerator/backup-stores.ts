@@ -1,7 +1,8 @@
 /**
  * Backup stores: read-only copies of the thumbnail tree (a restored old backup), consulted after
  * the primary store misses and before any fetch. A hit is served as `mirror` and written back
- * to the primary store (repair on read), so the next request is a plain `stored` hit.
+ * to the primary store (repair on read), so the next request is a plain `stored` hit. Backup
+ * entries are checked like the primary's (`read-stored.ts`): a damaged one is skipped.
  */
 import type { ResolvedVariant } from '../options.js';
 import type { Thumbnail } from '../types.js';
@@ -49,10 +50,11 @@ async function readBackups(
   signal: AbortSignal,
   options: RestoreOptions,
 ): Promise<Thumbnail | undefined> {
-  // First backup with a readable entry wins; an unreadable one is a miss and the next is tried.
-  for (const store of ctx.options.backup) {
+  // First backup with a whole entry wins; an unreadable or damaged one is a miss (reported, and
+  // never copied: a backup is read-only) and the next is tried.
+  for (const [index, store] of ctx.options.backup.entries()) {
     signal.throwIfAborted();
-    const thumb = await readStoredThumbnail(ctx, store, key, variant, 'mirror', signal);
+    const { thumb } = await readStoredThumbnail(ctx, store, key, variant, 'mirror', signal, { backup: index });
     if (thumb && (!thumb.degraded || options.acceptDegraded)) return thumb;
   }
   return undefined;

@@ -29,6 +29,11 @@ export interface Counters {
   circuitRejections: number;
   /** Thumbnails served from a backup store (and written back to the primary). */
   backupHits: number;
+  /**
+   * Stored entries found damaged when read (primary or backup store, or a variant to derive
+   * from): each was also a `storeError` (`RETHUMB_STORE_CORRUPT`) and was treated as missing.
+   */
+  corruptEntries: number;
   /** Answers per outcome: every `get()` and every record of `rebuild()`/`rebuildRecord()`. */
   outcomes: Record<Outcome, number>;
 }

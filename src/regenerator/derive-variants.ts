@@ -4,10 +4,11 @@
  * degraded in the store so a later rebuild replaces it once a source answers again.
  */
 import { ErrorCodes, type ErrorCode } from '../errors.js';
-import { readImageHeader, renderVariants } from '../imaging/render-variants.js';
+import { renderVariants } from '../imaging/render-variants.js';
 import type { ResolvedVariant } from '../options.js';
 import type { SourceFailure, Thumbnail } from '../types.js';
 import type { RegeneratorContext } from './context.js';
+import { readEntry } from './read-stored.js';
 import { writeThumbnails } from './regenerate-record.js';
 
 export interface DeriveFailure {
@@ -34,18 +35,12 @@ export async function deriveVariants(
   const candidates = ctx.variants.filter((v) => !wantedNames.has(v.name)).sort((a, b) => nominalArea(b) - nominalArea(a));
   for (const candidate of candidates) {
     signal.throwIfAborted();
-    let stored;
+    // Never from a damaged entry: it is reported and the next largest is tried.
+    const read = await readEntry(ctx, store, key, candidate.name, signal);
+    if (read.state !== 'whole') continue;
+    const stored = read.entry;
     try {
-      stored = await store.get({ key, variant: candidate.name, format }, { signal });
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      ctx.counters.storeErrors += 1;
-      ctx.emit('storeError', { key, variant: candidate.name, operation: 'get', error });
-      continue;
-    }
-    if (!stored) continue;
-    try {
-      const header = await readImageHeader(stored.body, { maxPixels });
+      const header = { width: stored.width, height: stored.height, format: format === 'avif' ? 'heif' : format, pages: 1 };
       const images = await ctx.scheduler.render(
         () => renderVariants(stored.body, wanted, { format, quality, maxPixels, header, signal }),
         { priority, signal, pixels: header.width * header.height },
@@ -68,7 +63,7 @@ export async function deriveVariants(
       if (persist) await writeThumbnails(ctx, key, thumbnails, true);
       return thumbnails;
     } catch {
-      // A corrupt stored variant is no reason to give up: try the next largest.
+      // A variant that reads whole but does not render is no reason to give up: try the next largest.
       if (signal.aborted) throw signal.reason;
     }
   }

@@ -3,6 +3,7 @@
  * listener that throws is reported with `process.emitWarning` and never breaks a request.
  */
 import type { ErrorCode } from '../errors.js';
+import type { DamageKind } from '../integrity/image-damage.js';
 import type { CircuitState } from '../scheduling/circuit-breaker.js';
 import type { Outcome } from '../types.js';
 
@@ -29,12 +30,20 @@ export interface FetchEvent {
   durationMs: number;
 }
 
-/** A store read or write failed; the caller was answered anyway. */
+/**
+ * A store read or write failed, or an entry read was damaged; the caller was answered anyway.
+ * A damaged entry has `error.code === 'RETHUMB_STORE_CORRUPT'` and `damage` set.
+ */
 export interface StoreErrorEvent {
   key: string;
   variant: string | undefined;
-  operation: 'get' | 'head' | 'put';
+  /** `delete`: removing a damaged entry that nothing could replace failed. */
+  operation: 'get' | 'head' | 'put' | 'delete';
   error: unknown;
+  /** The kind of damage of a damaged entry (`truncated`, `checksum` …), else undefined. */
+  damage?: DamageKind;
+  /** Set when the entry was read from a backup store: its index in `backup`. */
+  backup?: number;
 }
 
 /** A source download failed transiently and will be tried again after `delayMs`. */

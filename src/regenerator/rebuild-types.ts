@@ -21,6 +21,15 @@ export interface RebuildOptions {
    * replace stand-ins, or to rebuild everything, expects sources may be back; false otherwise.
    */
   retryFailed?: boolean;
+  /**
+   * With `onlyMissing`, read and check every stored entry of each record (structure and sealed
+   * checksum, as `get()` does) instead of only asking whether it exists, so damaged entries are
+   * rebuilt in the same pass (each reported as a `storeError` with `RETHUMB_STORE_CORRUPT`). A
+   * function decides per record (`runBatch` verifies the records a `scan --verify` list marks
+   * damaged). Costs a read of every entry instead of a `stat`.
+   * @default false
+   */
+  verify?: boolean | ((record: ThumbRecord) => boolean);
   /** Stop taking records; in-flight records are abandoned and not counted. The report says `aborted`. */
   signal?: AbortSignal;
   /** Called after each record with running totals. */

@@ -14,6 +14,8 @@ import type { DeriveFailure } from './derive-variants.js';
 import { withHintsThumbHash } from './ignored-thumbhash.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
 import { restoreFromBackups } from './backup-stores.js';
+import { discardDamaged } from './discard-damaged.js';
+import { readEntry } from './read-stored.js';
 import type { RegenerateOptions, Regeneration } from './regenerate-record.js';
 import { RebuildTally } from './rebuild-tally.js';
 import type { RebuildOptions, RebuildReport, RecordResult } from './rebuild-types.js';
@@ -93,13 +95,15 @@ export interface RebuildFlags {
   retryDegraded: boolean;
   /** Bypass the negative cache. Optional for callers that predate it. */
   retryFailed?: boolean;
+  /** Read and check stored entries instead of only asking whether they exist. Optional for callers that predate it. */
+  verify?: NonNullable<RebuildOptions['verify']>;
 }
 
 /** The flags of `options` with their defaults (see `RebuildOptions`). */
-export function rebuildFlags(options: Pick<RebuildOptions, 'onlyMissing' | 'retryDegraded' | 'retryFailed'>): Required<RebuildFlags> {
+export function rebuildFlags(options: Pick<RebuildOptions, 'onlyMissing' | 'retryDegraded' | 'retryFailed' | 'verify'>): Required<RebuildFlags> {
   const onlyMissing = options.onlyMissing ?? true;
   const retryDegraded = options.retryDegraded ?? false;
-  return { onlyMissing, retryDegraded, retryFailed: options.retryFailed ?? (retryDegraded || !onlyMissing) };
+  return { onlyMissing, retryDegraded, retryFailed: options.retryFailed ?? (retryDegraded || !onlyMissing), verify: options.verify ?? false };
 }
 
 /** Rebuild one record and emit its `outcome` event. Rejects only when `signal` aborts. */
@@ -137,8 +141,9 @@ async function rebuildOne(
     return { record: input as ThumbRecord, key: checked.key, outcome: 'placeholder', reason: checked.error.code, failures, ...NOTHING_WRITTEN };
   }
   const record = checked.value;
+  const verify = typeof flags.verify === 'function' ? flags.verify(record.record) === true : flags.verify === true;
   if (flags.onlyMissing) {
-    const missing = await missingVariants(ctx, record.key, flags.retryDegraded, signal);
+    const { missing } = await storedState(ctx, record.key, flags.retryDegraded, verify, signal, true);
     if (missing.length === 0) return { record: record.record, key: record.key, outcome: 'stored', ...NOTHING_WRITTEN };
     // A backup that holds every missing variant is copied, not fetched.
     const restored = await restoreFromBackups(ctx, record.key, missing, signal, { acceptDegraded: !flags.retryDegraded });
@@ -163,10 +168,13 @@ async function rebuildOne(
   const why = { reason: regen.reason ?? ErrorCodes.DECODE_FAILED, failures: regen.failures };
   const base = { record: record.record, key: record.key, reason: why.reason, failures: why.failures };
   // Every source failed. What is in the store stays; only the holes are filled from survivors.
-  const missing = await missingVariants(ctx, record.key, flags.retryDegraded, signal);
+  // (Damage found by the first look was reported then: this second look only counts.)
+  const { missing, damaged } = await storedState(ctx, record.key, flags.retryDegraded, verify, signal, !flags.onlyMissing);
   if (missing.length === 0) return { ...base, outcome: 'stored', ...NOTHING_WRITTEN };
   const derived = await engine.derive(record.key, missing, why, Priority.batch, signal);
   if (derived.size > 0) return { ...base, outcome: 'derived', written: derived.size, bytesDownloaded: 0, bytesWritten: bodyBytes(derived) };
+  // Nothing replaced the damaged entries: they must not stay where web servers serve them.
+  if (damaged.length > 0) await discardDamaged(ctx, record.key, damaged, signal);
   // Its placeholders will be drawn from the record's hints: say now if its ThumbHash cannot be.
   return { ...base, failures: withHintsThumbHash(why.failures, record.hints), outcome: 'placeholder', ...NOTHING_WRITTEN };
 }
@@ -189,26 +197,49 @@ async function rebuildFailedVariants(engine: RebuildEngine, record: NormalizedRe
     written: regen.thumbnails.size + derived.size,
     bytesDownloaded: regen.bytesDownloaded,
     bytesWritten: bodyBytes(regen.thumbnails) + bodyBytes(derived),
+    ...(regen.thumbhash === undefined ? {} : { thumbhash: regen.thumbhash }),
   };
 }
 
-/** Variants absent from the store (or degraded, when retrying those). A store error counts as missing. */
-async function missingVariants(ctx: RegeneratorContext, key: string, retryDegraded: boolean, signal: AbortSignal): Promise<ResolvedVariant[]> {
+/** Which variants a rebuild must (re)make, and which of those are damaged. */
+interface StoredState {
+  /** Absent, unreadable or damaged (or degraded, when retrying those). */
+  missing: ResolvedVariant[];
+  /** The damaged ones among `missing` (found only with `verify`). */
+  damaged: ResolvedVariant[];
+}
+
+/**
+ * What the store holds of `key`'s variants. Without `verify`, only whether each exists (`head`,
+ * no bytes read); with it, each is read and checked like a `get()` reads it, so a damaged entry
+ * counts as missing in the same pass. A store error counts as missing.
+ */
+async function storedState(ctx: RegeneratorContext, key: string, retryDegraded: boolean, verify: boolean, signal: AbortSignal, report: boolean): Promise<StoredState> {
   const { store, format } = ctx.options;
-  const present = await Promise.all(
-    ctx.variants.map(async (variant) => {
+  const states = await Promise.all(
+    ctx.variants.map(async (variant): Promise<'present' | 'missing' | 'damaged'> => {
+      if (verify) {
+        const read = await readEntry(ctx, store, key, variant.name, signal, { report });
+        if (read.state === 'damaged') return 'damaged';
+        return read.state === 'whole' && !(retryDegraded && read.entry.degraded) ? 'present' : 'missing';
+      }
       try {
         const info = await store.head({ key, variant: variant.name, format }, { signal });
-        return info !== undefined && !(retryDegraded && info.degraded);
+        return info !== undefined && !(retryDegraded && info.degraded) ? 'present' : 'missing';
       } catch (error) {
         if (signal.aborted) throw signal.reason;
-        ctx.counters.storeErrors += 1;
-        ctx.emit('storeError', { key, variant: variant.name, operation: 'head', error });
-        return false;
+        if (report) {
+          ctx.counters.storeErrors += 1;
+          ctx.emit('storeError', { key, variant: variant.name, operation: 'head', error });
+        }
+        return 'missing';
       }
     }),
   );
-  return ctx.variants.filter((_, i) => !present[i]);
+  return {
+    missing: ctx.variants.filter((_, i) => states[i] !== 'present'),
+    damaged: ctx.variants.filter((_, i) => states[i] === 'damaged'),
+  };
 }
 
 const NOTHING_WRITTEN = Object.freeze({ written: 0, bytesDownloaded: 0, bytesWritten: 0 });

@@ -25,7 +25,8 @@ import { withIgnoredThumbHash } from './ignored-thumbhash.js';
 import { MemoryCache } from './memory-cache.js';
 import { NegativeCache } from './negative-cache.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
-import { readStoredThumbnail } from './read-stored.js';
+import { discardDamaged } from './discard-damaged.js';
+import { readStoredThumbnail, type StoredThumbnailRead } from './read-stored.js';
 import { rebuildFlags, rebuildRecord, runRebuild, type RebuildEngine, type RebuildOptions, type RebuildReport, type RecordResult } from './rebuild.js';
 import { regenerateRecord, type RegenerateOptions, type Regeneration } from './regenerate-record.js';
 import { SharedWork } from './shared-work.js';
@@ -106,6 +107,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
         recentlyFailed: 0,
         circuitRejections: 0,
         backupHits: 0,
+        corruptEntries: 0,
         outcomes: { memory: 0, stored: 0, regenerated: 0, mirror: 0, derived: 0, placeholder: 0 },
       },
       emit: ((name: keyof RegeneratorEvents, ...args: RegeneratorEvents[keyof RegeneratorEvents]) => {
@@ -168,7 +170,8 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     const { key, hints } = checked.value;
     const cached = this.#ctx.cache.get(key, spec.name);
     if (cached) return { ...cached, outcome: 'memory' };
-    const stored = await this.#readStored(key, spec, signal);
+    // A damaged entry is a miss like an absent one: the paths below replace it.
+    const { thumb: stored, damaged } = await this.#readStored(key, spec, signal);
     if (stored) {
       this.#ctx.cache.set(stored);
       return stored;
@@ -204,6 +207,8 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
       this.#ctx.cache.set(thumb);
       return thumb;
     }
+    // Nothing replaced the damaged entry: it must not stay where web servers serve it.
+    if (damaged !== undefined) await discardDamaged(this.#ctx, key, [spec], signal);
     return this.#placeholder(key, spec, hints, why.reason, why.failures);
   }
 
@@ -243,7 +248,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
    * time). Resolves with its result for every record; rejects only when `signal` aborts or the
    * regenerator is closed.
    */
-  async rebuildRecord(record: ThumbRecord, options: Pick<RebuildOptions, 'onlyMissing' | 'retryDegraded' | 'retryFailed' | 'signal'> = {}): Promise<RecordResult> {
+  async rebuildRecord(record: ThumbRecord, options: Pick<RebuildOptions, 'onlyMissing' | 'retryDegraded' | 'retryFailed' | 'verify' | 'signal'> = {}): Promise<RecordResult> {
     if (this.#closed) throw new ClosedError();
     const linked = linkSignals([options.signal, this.#closing.signal]);
     try {
@@ -343,8 +348,8 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     return this.#derivations.run(id, (shared) => deriveVariants(this.#ctx, key, wanted, why, priority, shared, persist), signal);
   }
 
-  /** The stored entry as a thumbnail, or undefined when absent, unreadable or corrupt (a miss: the record is regenerated and the write retried). */
-  #readStored(key: string, variant: ResolvedVariant, signal: AbortSignal): Promise<Thumbnail | undefined> {
+  /** The stored entry as a thumbnail, or none when absent, unreadable or damaged (a miss: the record is regenerated and the entry overwritten). */
+  #readStored(key: string, variant: ResolvedVariant, signal: AbortSignal): Promise<StoredThumbnailRead> {
     return readStoredThumbnail(this.#ctx, this.#ctx.options.store, key, variant, 'stored', signal);
   }
 

@@ -3,6 +3,7 @@ import { ErrorCodes } from '../../src/errors.js';
 import { S3Store } from '../../src/adapters/s3/index.js';
 import { describeStoreContract, listed, rejectionCode } from '../storage/store-contract.js';
 import { makeImage } from '../helpers/images.js';
+import { FORMAT_EXTENSIONS } from '../../src/types.js';
 import { startTestS3, type TestS3 } from './s3-server.js';
 
 let s3: TestS3;
@@ -14,11 +15,22 @@ afterAll(async () => {
   await s3?.close();
 });
 
-// A fresh, empty store per test: a new prefix in the same bucket.
-describeStoreContract('S3Store', async () => ({
-  store: new S3Store({ client: s3.client(), bucket: s3.bucket, prefix: `run-${++run}/` }),
-  cleanup: async () => {},
-}));
+// A fresh, empty store per test: a new prefix in the same bucket. Damage is a PutObject straight
+// through the S3 API (bit rot in the bucket, a bad sync): same key, same metadata, other bytes.
+describeStoreContract('S3Store', async () => {
+  const client = s3.client();
+  const prefix = `run-${++run}/`;
+  return {
+    store: new S3Store({ client, bucket: s3.bucket, prefix }),
+    async damage(address, bytes) {
+      const { HeadObjectCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
+      const Key = `${prefix}${address.key}/${address.variant}.${FORMAT_EXTENSIONS[address.format]}`;
+      const head = await client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key }));
+      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: bytes, ContentLength: bytes.length, Metadata: head.Metadata }));
+    },
+    cleanup: async () => {},
+  };
+});
 
 describe('S3Store', () => {
   const at = (key: string) => ({ key, variant: 'small', format: 'webp' as const });

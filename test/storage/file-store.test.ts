@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, StoreError } from '../../src/errors.js';
 import { FileStore } from '../../src/storage/file-store.js';
+import { FORMAT_EXTENSIONS } from '../../src/types.js';
 import type { StoreEntryAddress } from '../../src/storage/store.js';
 import { makeImage } from '../helpers/images.js';
 import { describeStoreContract, listed, rejectionCode } from './store-contract.js';
@@ -23,14 +24,20 @@ async function tree(dir: string): Promise<string[]> {
     .sort();
 }
 
+/** Damage on disk: the entry's file is rewritten in place, as a failing disk leaves it. */
+function damageFile(root: string) {
+  return (address: StoreEntryAddress, bytes: Buffer) => writeFile(path.join(root, address.key, `${address.variant}.${FORMAT_EXTENSIONS[address.format]}`), bytes);
+}
+
 describeStoreContract('FileStore', async () => {
   const root = await tempDir();
-  return { store: new FileStore(root), cleanup: () => rm(root, { recursive: true, force: true }) };
+  return { store: new FileStore(root), damage: damageFile(root), cleanup: () => rm(root, { recursive: true, force: true }) };
 });
 
 describeStoreContract('FileStore without fsync', async () => {
   const root = await tempDir();
-  return { store: new FileStore(path.join(root, 'not', 'yet', 'created'), { fsync: false }), cleanup: () => rm(root, { recursive: true, force: true }) };
+  const storeRoot = path.join(root, 'not', 'yet', 'created');
+  return { store: new FileStore(storeRoot, { fsync: false }), damage: damageFile(storeRoot), cleanup: () => rm(root, { recursive: true, force: true }) };
 });
 
 describe('FileStore', () => {

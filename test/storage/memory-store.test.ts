@@ -3,7 +3,15 @@ import { ErrorCodes } from '../../src/errors.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 import { describeStoreContract, listed, rejectionCode } from './store-contract.js';
 
-describeStoreContract('MemoryStore', async () => ({ store: new MemoryStore(), cleanup: async () => {} }));
+describeStoreContract('MemoryStore', async () => {
+  const store = new MemoryStore();
+  return {
+    store,
+    // Memory has no outside to damage it from: a put of damaged bytes leaves the same state.
+    damage: async (address, bytes) => store.put(address, { body: bytes, degraded: (await store.head(address))?.degraded ?? false }),
+    cleanup: async () => {},
+  };
+});
 
 describe('MemoryStore', () => {
   const at = (key: string) => ({ key, variant: 'small', format: 'webp' as const });

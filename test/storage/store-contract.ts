@@ -1,14 +1,21 @@
 /**
  * The contract every `Store` implementation passes. Call `describeStoreContract()` from an
- * implementation's test file with a factory that makes a fresh, empty store.
+ * implementation's test file with a factory that makes a fresh, empty store, and a way to damage
+ * an entry behind the store's back (for the integrity half, `store-integrity-contract.ts`).
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, isRethumbError } from '../../src/errors.js';
 import type { Store, StoreEntryAddress, StoreListing } from '../../src/storage/store.js';
 import { makeImage } from '../helpers/images.js';
+import { describeIntegrityContract } from './store-integrity-contract.js';
 
 export interface StoreUnderTest {
   store: Store;
+  /**
+   * Replace the bytes of an existing entry behind the store's back, as a failing disk or a
+   * bucket's bit rot would (its degraded flag stays as it was).
+   */
+  damage(address: StoreEntryAddress, bytes: Buffer): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -34,6 +41,7 @@ const INVALID_KEYS = ['', '/abs', '../x', 'a/../../x', 'a//b', 'a/', 'a\\b', 'a\
 const INVALID_PREFIXES = ['/abs', '../', '..', 'a//', '.x', 'a\\b', 'a\0'];
 
 export function describeStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  describeIntegrityContract(name, makeStore);
   describe(`Store contract: ${name}`, () => {
     let subject: StoreUnderTest;
     let store: Store;
