@@ -10,9 +10,13 @@
  *   npm run bench -- --skip-1m          # without the million-record passes (fast)
  *   BENCH_RECORDS=300 BENCH_ROUNDS=2 BENCH_BIG=1000000 npm run bench   # the defaults
  *   npm run bench -- --skip-experiments # without the thread-pool / allocator / sharp / ThumbHash settings
+ *   npm run bench -- --skip-fleet       # without rethumb/bullmq's Redis memory and fleet figures
+ *   BENCH_REDIS_RECORDS=100000 npm run bench   # records queued/finished for Redis memory (default)
+ *   npm run bench -- --skip-processes   # without --processes 2 against one process
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +25,7 @@ import sharp from 'sharp';
 import { startTestOrigin } from 'rethumb/testing';
 import { buildBigStore, writeBigManifest } from './big-store.js';
 import { makePhoto } from './corpus.js';
+import { fleetFigures } from './fleet.js';
 
 const run = promisify(execFile);
 const SCENARIO = fileURLToPath(new URL('./scenario.js', import.meta.url));
@@ -39,8 +44,16 @@ const PNG_RECORDS = Math.min(RECORDS, 60);
 const DECODE_RECORDS = Math.min(STORE, 2_000);
 const WIDTH = 1600;
 const HEIGHT = 1200;
-// rethumb's own default (min(cores + 1, UV_THREADPOOL_SIZE - 1)), passed to both explicitly.
-const RENDER_CONCURRENCY = Math.max(1, Math.min(availableParallelism() + 1, Number(process.env.UV_THREADPOOL_SIZE ?? 4) - 1));
+/** @type {import('../dist/cli/plan-threads.cjs')} */
+const { planThreads, threadPoolOfEnv } = createRequire(import.meta.url)('../dist/cli/plan-threads.cjs');
+// What the `rethumb` bin does for one process on this machine (a UV_THREADPOOL_SIZE set for the
+// bench wins, as it does for the bin): cores + 1 images in sharp at once on a pool of that + 4.
+const userPool = threadPoolOfEnv(process.env.UV_THREADPOOL_SIZE);
+const PLAN = planThreads({ cores: availableParallelism(), processes: 1, ...(userPool === undefined ? {} : { threadPool: userPool }) });
+// Passed to the baseline and to rethumb explicitly.
+const RENDER_CONCURRENCY = PLAN.renderConcurrency;
+// Every scenario's libuv pool, as the bin sizes it (scenarios run `runCli` in-process, not the bin).
+const POOL = { UV_THREADPOOL_SIZE: String(PLAN.threadPool) };
 
 /** @type {Record<string, unknown>} */
 const figures = {
@@ -52,6 +65,7 @@ const figures = {
   source_px: `${WIDTH}x${HEIGHT}`,
   variants: 'small=150x150:cover,large=800x webp q80',
   render_concurrency: RENDER_CONCURRENCY,
+  thread_pool: PLAN.threadPool,
   load_before: Math.round((loadavg()[0] ?? 0) * 100) / 100,
 };
 
@@ -77,7 +91,9 @@ try {
   await writeFile(manifest, Array.from({ length: RECORDS }, (_, i) => JSON.stringify({ key: `b/${i}`, url: origin.urlFor(`/p/${i}.jpg`) })).join('\n') + '\n');
   let stores = 0;
   const freshStore = () => join(root, `store-${stores++}`);
-  const rebuildArgs = (render = RENDER_CONCURRENCY, out = freshStore(), from = manifest) => ['rebuild', from, '--out', out, '--allow-host', origin.host, '--render-concurrency', String(render), '--json'];
+  const rebuildArgs = (render = RENDER_CONCURRENCY, out = freshStore(), from = manifest) => ['rebuild', from, '--out', out, '--allow-host', origin.host, '--render-concurrency', String(render), '--processes', '1', '--json'];
+  // The CLI's own plan for N processes (render concurrency per process from the cores).
+  const processesArgs = (/** @type {number} */ n) => ['rebuild', manifest, '--out', freshStore(), '--allow-host', origin.host, '--processes', String(n), '--json'];
 
   try {
     // (a), (b) and (c) interleaved, ROUNDS times; the best run of each is kept. Other processes
@@ -96,7 +112,12 @@ try {
     const rebuild = best(b);
     const naive = best(c);
     const perVariant = await scenario('baseline-per-variant', base);
+    // The per-process ceiling of the throughput model: the main thread's CPU per image (b).
+    const mainMs = Math.min(...b.map((r) => /** @type {number} */ (r.mainCpuMs) / r.items));
     Object.assign(figures, {
+      main_thread_cpu_ms_per_image: Math.round(mainMs * 10) / 10,
+      main_thread_ceiling_images_per_s: Math.round(1000 / mainMs),
+      render_images_per_s_per_core: Math.round((1000 / cpuPerItem(a)) * 10) / 10,
       baseline_images_per_s: baseline.perSecond,
       baseline_peak_rss_mb: baseline.peakRssMb,
       baseline_cpu_ms_per_image: cpuPerItem(a),
@@ -159,6 +180,27 @@ try {
       });
     }
 
+    if (!flags.has('--skip-processes')) {
+      // One job in 2 processes against the same job in one, interleaved, best of each; CPU per
+      // image counts the workers too. Each uses the CLI's own plan (render concurrency per process).
+      /** @type {Result[]} */ const one = [];
+      /** @type {Result[]} */ const two = [];
+      for (let round = 0; round < ROUNDS; round += 1) {
+        log(`processes, round ${round + 1} of ${ROUNDS}`);
+        one.push(await scenario('rethumb', { args: processesArgs(1) }));
+        two.push(await scenario('rethumb', { args: processesArgs(2) }));
+      }
+      Object.assign(figures, {
+        processes_1_images_per_s: best(one).perSecond,
+        processes_2_images_per_s: best(two).perSecond,
+        processes_2_vs_1: ratio(best(two).perSecond, best(one).perSecond),
+        processes_2_vs_1_by_round: one.map((x, i) => ratio(/** @type {Result} */ (two[i]).perSecond, x.perSecond)),
+        processes_1_cpu_ms_per_image: cpuPerItem(one),
+        processes_2_cpu_ms_per_image: cpuPerItem(two),
+        processes_2_peak_rss_mb: best(two).peakRssMb,
+      });
+    }
+
     if (!flags.has('--skip-experiments')) {
       // Each setting against rethumb's defaults run just before it (same conditions), and the
       // baseline under the same setting. CPU ms per image does not depend on the machine's load.
@@ -196,6 +238,12 @@ try {
         };
       }
       figures.experiments = experiments;
+    }
+
+    if (!flags.has('--skip-fleet')) {
+      // rethumb/bullmq: Redis memory per 100 000 records, and 2 worker processes against 1.
+      const paths = Array.from({ length: RECORDS }, (_, i) => `/p/${i}.jpg`);
+      Object.assign(figures, await fleetFigures({ origin, paths, root, log, redisRecords: Number(process.env.BENCH_REDIS_RECORDS ?? 100_000), rounds: ROUNDS }));
     }
 
     if (!flags.has('--skip-1m')) {
@@ -260,7 +308,7 @@ figures.bench_s = Math.round((performance.now() - benchStarted) / 1000);
 printTable();
 process.stdout.write(`${JSON.stringify(figures)}\n`);
 
-/** @typedef {{ scenario: string, items: number, ms: number, perSecond: number, peakRssMb: number, cpuMs: number, summary?: unknown }} Result */
+/** @typedef {{ scenario: string, items: number, ms: number, perSecond: number, peakRssMb: number, cpuMs: number, mainCpuMs?: number, summary?: unknown }} Result */
 /** @typedef {{ reads: number, p50_us: number, p99_us: number, cpu_us_per_read: number, mean_kb: number }} ReadFigures */
 
 /**
@@ -272,7 +320,7 @@ process.stdout.write(`${JSON.stringify(figures)}\n`);
  * @returns {Promise<Result>}
  */
 async function scenario(name, config, env = {}, nodeArgs = []) {
-  const { stdout } = await run(process.execPath, [...nodeArgs, SCENARIO, name, JSON.stringify(config)], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(process.execPath, [...nodeArgs, SCENARIO, name, JSON.stringify(config)], { env: { ...POOL, ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
   const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
   log(`  ${name}${Object.keys(env).length ? ` ${JSON.stringify(env)}` : ''}: ${result.items} in ${result.ms} ms = ${result.perSecond}/s, peak RSS ${result.peakRssMb} MB`);
   return result;
@@ -328,11 +376,19 @@ function printTable() {
     ['    bare sharp, one pipeline per variant', `${f.baseline_per_variant_images_per_s} images/s`, ''],
     ['(b) rethumb rebuild (fetch, sniff, render, atomic store)', `${f.rebuild_images_per_s} images/s, ${f.rebuild_cpu_ms_per_image} CPU ms each`, `${f.rebuild_peak_rss_mb} MB`],
     ['(c) naive fetch + sharp loop (20 at once)', `${f.naive_images_per_s} images/s, ${f.naive_cpu_ms_per_image} CPU ms each`, `${f.naive_peak_rss_mb} MB`],
+    ['(b) main thread: CPU ms per image, ceiling of one process', `${f.main_thread_cpu_ms_per_image} ms, ${f.main_thread_ceiling_images_per_s} images/s`, ''],
     ['(b)/(a) rebuild_vs_baseline', String(f.rebuild_vs_baseline), ''],
     ['(b)/(c) rebuild_vs_naive', String(f.rebuild_vs_naive), ''],
     ['ThumbHash of each source (thumbHashOf on the decoded pixels)', `${f.thumbhash_cpu_ms_per_image} CPU ms each, ${f.thumbhash_share_of_rebuild_cpu_pct}% of (b)`, ''],
     [`estimate (sample ${f.estimate_sample}) vs actual`, `${f.estimate_predicted_ms} ms [${f.estimate_low_ms}–${f.estimate_high_ms}] vs ${f.estimate_actual_ms} ms (${f.estimate_error_pct}%)`, ''],
   ];
+  if (f.redis_mb_per_100k_queued !== undefined) {
+    rows.push(
+      [`Redis per 100 000 records queued / finished`, `${f.redis_mb_per_100k_queued} MB / ${f.redis_mb_per_100k_finished} MB (+ ${f.redis_mb_events_stream} MB events)`, ''],
+      [`BullMQ fleet of 2 worker processes vs 1`, `${f.fleet_2_vs_1} (${f.fleet_2_images_per_s} vs ${f.fleet_1_images_per_s} images/s)`, ''],
+      [`    CPU ms per image, fleet of 2 / of 1`, `${f.fleet_2_cpu_ms_per_image} / ${f.fleet_1_cpu_ms_per_image}`, ''],
+    );
+  }
   for (const name of ['webp', 'png']) {
     if (f[`get_stored_${name}_p50_us`] === undefined) continue;
     rows.push(
@@ -340,6 +396,13 @@ function printTable() {
       [`get() stored ${name}, header read only (no check)`, `p50 ${f[`get_unverified_${name}_p50_us`]} µs, p99 ${f[`get_unverified_${name}_p99_us`]} µs, ${f[`get_unverified_${name}_cpu_us`]} CPU µs`, ''],
       [`get() stored ${name} written before seals, checked`, `p50 ${f[`get_legacy_${name}_p50_us`]} µs, p99 ${f[`get_legacy_${name}_p99_us`]} µs, ${f[`get_legacy_${name}_cpu_us`]} CPU µs`, ''],
       [`  CPU per read vs unchecked: sealed, before seals (${name})`, `${f[`get_verify_${name}_cpu_ratio`]}, ${f[`get_legacy_${name}_cpu_ratio`]}`, ''],
+    );
+  }
+  if (f.processes_2_vs_1 !== undefined) {
+    rows.push(
+      ['rebuild --processes 1', `${f.processes_1_images_per_s} images/s, ${f.processes_1_cpu_ms_per_image} CPU ms each`, ''],
+      ['rebuild --processes 2', `${f.processes_2_images_per_s} images/s, ${f.processes_2_cpu_ms_per_image} CPU ms each`, `${f.processes_2_peak_rss_mb} MB (parent)`],
+      ['--processes 2 / --processes 1', String(f.processes_2_vs_1), ''],
     );
   }
   if (f.scan_100k_records_per_s !== undefined) {

@@ -16,6 +16,7 @@ import sharp from 'sharp';
 import { runCli } from '../dist/cli/run-cli.js';
 import { createRegenerator, FileStore } from '../dist/index.js';
 import { tuneHeapForBatch } from '../dist/cli/tune-heap.js';
+import { childrenCpuMs, mainThreadCpuMs } from './cpu-time.js';
 
 /**
  * @typedef {object} Config
@@ -49,9 +50,10 @@ if (!run) throw new Error(`Unknown scenario ${name}`);
 const result = await run(config);
 const usage = process.resourceUsage();
 const peakRssMb = Math.round(usage.maxRSS / 1024);
-// CPU time of the whole process (all threads: sharp's, libuv's, V8's), start-up included. Unlike
-// wall time it hardly moves when other processes share the machine, so it shows overhead.
-const cpuMs = Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000);
+// CPU time of the whole process (all threads: sharp's, libuv's, V8's), start-up included, and
+// of its worker processes (`--processes N`) once they have exited. Unlike wall time it hardly
+// moves when other processes share the machine, so it shows overhead.
+const cpuMs = Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000 + (childrenCpuMs() ?? 0));
 process.stdout.write(
   `${JSON.stringify({ scenario: name, items: result.items, ms: Math.round(result.ms), perSecond: round((result.items / result.ms) * 1000), peakRssMb, cpuMs, ...result.extra })}\n`,
 );
@@ -98,9 +100,13 @@ async function baselinePerVariant(config) {
  * @param {Config} config
  */
 async function rethumb(config) {
+  const mainBefore = mainThreadCpuMs();
   const summary = await cliJson(config.args ?? []);
+  const mainAfter = mainThreadCpuMs();
   const regenerated = /** @type {number} */ (summary.counts.regenerated) + /** @type {number} */ (summary.counts.mirror);
-  return { items: regenerated, ms: summary.durationMs, extra: { total: summary.total, counts: summary.counts } };
+  // The main thread's CPU over the run (with --processes, the parent's: reading, journaling, dispatching).
+  const mainCpuMs = mainBefore === undefined || mainAfter === undefined ? undefined : Math.round(mainAfter - mainBefore);
+  return { items: regenerated, ms: summary.durationMs, extra: { total: summary.total, counts: summary.counts, mainCpuMs, machine: summary.machine } };
 }
 
 /**

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRegenerator, FileStore } from 'rethumb';
-import { collectReport, createWorker, enqueueManifest } from 'rethumb/bullmq';
+import { collectReport, createFleetCoordination, createWorker, enqueueManifest } from 'rethumb/bullmq';
 import { demoOrigin } from './support/demo-origin.js';
 
 const demo = process.argv.includes('--demo');
@@ -19,9 +19,13 @@ const origin = demo ? await demoOrigin() : undefined;
 
 // The demo writes to a temp directory it removes; a real service to THUMBS_DIR.
 const thumbsDir = process.env.THUMBS_DIR ?? (demo ? await mkdtemp(join(tmpdir(), 'rethumb-example-')) : './thumbs');
+// Every worker shares each origin's cap, slow start, Retry-After pauses, circuit and failed URLs
+// through Redis: ten workers are one polite client, not ten.
+const coordination = createFleetCoordination({ connection });
 const regen = createRegenerator({
   store: new FileStore(thumbsDir),
   variants: { small: { width: 150, height: 150, fit: 'cover' } },
+  coordination,
   ...(origin ? { allowHosts: [origin.host] } : {}),
 });
 const worker = createWorker(regen, {
@@ -35,6 +39,7 @@ const worker = createWorker(regen, {
 const shutdown = async () => {
   await worker.close();
   await regen.close();
+  await coordination.close();
 };
 process.once('SIGTERM', shutdown);
 
@@ -43,8 +48,10 @@ if (origin) {
   const records = Array.from({ length: 10 }, (_, n) => ({ key: `photos/${n}`, url: origin.urlFor(`/photo-${n}.jpg`) }));
   records.push({ key: 'photos/gone', url: origin.urlFor('/gone.jpg') });
   await enqueueManifest(queue, records, { batchSize: 5 });
-  // Bounded wait: 200 × 50 ms.
-  for (let i = 0; i < 200 && (await queue.getCompletedCount()) + (await queue.getFailedCount()) < records.length; i++) {
+  // Bounded wait: 200 × 50 ms. Completed jobs are removed once folded into the queue's report.
+  for (let i = 0; i < 200; i++) {
+    const { report, failed } = await collectReport(queue);
+    if (report.total + failed.length >= records.length) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const { report, failed, pending } = await collectReport(queue);

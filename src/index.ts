@@ -35,3 +35,18 @@ export { scanManifest, type ScanOptions, type ScanReport, type ScanRecordResult,
 export { estimateJob, type EstimateOptions, type EstimateReport } from './batch/estimate.js';
 export { predictJob, type JobPrediction, type SampleObservation, type Range } from './batch/predict-job.js';
 export { permanentBackoffMs } from './batch/failure-ledger.js';
+export type { Coordination } from './scheduling/coordination.js';
+export type {
+  HostCoordinator,
+  HostCoordinatorFactory,
+  HostCoordinatorSettings,
+  HostPolicy,
+  HostObserver,
+  HostPermit,
+  HostFeedback,
+  HostState,
+  AcquireOptions,
+} from './scheduling/host-coordinator.js';
+export type { HostSignal } from './scheduling/host-signal.js';
+export type { FailureMemory, FailureMemoryFactory, FailureMemorySettings, RecentFailure } from './scheduling/failure-memory.js';
+export { processCoordination } from './regenerator/process-coordination.js';

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { ConfigError } from './errors.js';
+import type { Coordination } from './scheduling/coordination.js';
 import type { Store } from './storage/store.js';
 import type { Fit, OutputFormat, VariantSpec } from './types.js';
 
@@ -79,11 +80,13 @@ export interface RegeneratorOptions {
   backup?: readonly Store[];
   /**
    * Images decoded and encoded by sharp at once. Downloads and rendering are separate stages.
-   * @default min(cores + 1, UV_THREADPOOL_SIZE − 1), at least 1 — one image more than cores,
+   * @default min(`cores` + 1, UV_THREADPOOL_SIZE − 1), at least 1 — one image more than cores,
    * because a render spends part of its time between sharp calls (callbacks, thread-pool hops)
    * and a core would idle meanwhile (+7 % images/s on 2 cores, `npm run bench`); and sharp, `fs`
    * and `dns.lookup` share libuv's thread pool (4 threads unless `UV_THREADPOOL_SIZE` says
    * otherwise), so one thread is left for the file system and DNS lest a full pool stall downloads.
+   * A library cannot resize its host's pool once it has started; the `rethumb` bin sizes it
+   * before it starts (render concurrency + 4), so there the cap never bites.
    */
   renderConcurrency?: number;
   /**
@@ -169,6 +172,22 @@ export interface RegeneratorOptions {
    * cost, or for a store that verifies content itself.
    */
   verifyStored?: boolean;
+  /**
+   * Who shares this regenerator's politeness: the per-host cap and its slow start, `Retry-After`
+   * pauses, circuit breakers and the negative cache. Processes downloading for the same job must
+   * share one, so the origin sees one polite client, not one per process: for BullMQ workers,
+   * `createFleetCoordination({ connection })` from `rethumb/bullmq` (over Redis).
+   * `concurrency` stays a per-process cap whatever this says.
+   * @default in-process — this regenerator alone (right for one process).
+   */
+  coordination?: Coordination;
+  /**
+   * CPU cores this regenerator sizes itself to: the default `renderConcurrency` follows it.
+   * @default availableParallelism() — the cores this process may run on. Set it to a process's
+   * share when several processes split one machine (`rethumb rebuild --processes` gives each
+   * `ceil(cores / processes)`), or to another machine's count to test its configuration here.
+   */
+  cores?: number;
 }
 
 export interface PerHostOptions {
@@ -254,6 +273,9 @@ export interface ResolvedOptions {
   readonly memoryCacheBytes: number;
   readonly placeholderColor: string;
   readonly verifyStored: boolean;
+  /** Undefined means in-process (the regenerator supplies it: options cannot import upward). */
+  readonly coordination: Coordination | undefined;
+  readonly cores: number;
 }
 
 export const VERSION = '0.1.0';
@@ -299,11 +321,14 @@ export const FITS: readonly Fit[] = Object.freeze(['cover', 'contain', 'fill', '
 const VARIANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const HEX_COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 
-/** The default number of images sharp works on at once. */
-export function defaultRenderConcurrency(): number {
+/** Largest `renderConcurrency`. */
+export const MAX_RENDER_CONCURRENCY = 256;
+
+/** The default number of images sharp works on at once, for `cores` cores (see `renderConcurrency`). */
+export function defaultRenderConcurrency(cores: number = availableParallelism()): number {
   const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
   const threads = Number.isInteger(pool) && pool > 0 ? pool : 4;
-  return Math.max(1, Math.min(availableParallelism() + 1, threads - 1));
+  return Math.max(1, Math.min(cores + 1, threads - 1, MAX_RENDER_CONCURRENCY));
 }
 
 /** Merge, validate and freeze options. Throws `ConfigError` naming the first bad option. */
@@ -316,6 +341,7 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
   const allowHosts = (options.allowHosts ?? DEFAULTS.allowHosts) as unknown;
   if (!Array.isArray(allowHosts)) throw new ConfigError('allowHosts', 'an array of `host` or `host:port` strings', allowHosts);
   const hosts = allowHosts.map((h, i) => normalizeAllowedHost(h, `allowHosts[${i}]`));
+  const cores = integer('cores', options.cores ?? availableParallelism(), 1, 65_536);
   return Object.freeze({
     store,
     variants,
@@ -327,7 +353,7 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     circuitBreaker: resolveCircuitBreaker(options.circuitBreaker),
     negativeCache: resolveNegativeCache(options.negativeCache),
     backup: resolveBackup(options.backup),
-    renderConcurrency: integer('renderConcurrency', options.renderConcurrency ?? defaultRenderConcurrency(), 1, 256),
+    renderConcurrency: integer('renderConcurrency', options.renderConcurrency ?? defaultRenderConcurrency(cores), 1, MAX_RENDER_CONCURRENCY),
     renderPixelBudget: integer('renderPixelBudget', options.renderPixelBudget ?? DEFAULTS.renderPixelBudget, 1, 2 ** 40),
     maxBytes: integer('maxBytes', options.maxBytes ?? DEFAULTS.maxBytes, 1, 2 ** 31 - 1),
     maxPixels: integer('maxPixels', options.maxPixels ?? DEFAULTS.maxPixels, 1, 2 ** 40),
@@ -342,7 +368,18 @@ export function resolveOptions(options: RegeneratorOptions): ResolvedOptions {
     memoryCacheBytes: integer('memoryCacheBytes', options.memoryCacheBytes ?? DEFAULTS.memoryCacheBytes, 0, 2 ** 40),
     placeholderColor: hexColor('placeholderColor', options.placeholderColor ?? DEFAULTS.placeholderColor),
     verifyStored: boolean('verifyStored', options.verifyStored ?? DEFAULTS.verifyStored),
+    coordination: resolveCoordination(options.coordination),
+    cores,
   });
+}
+
+function resolveCoordination(input: unknown): Coordination | undefined {
+  if (input === undefined) return undefined;
+  const given = input as Partial<Coordination> | null;
+  if (given === null || typeof given !== 'object' || typeof given.scope !== 'string' || typeof given.hosts !== 'function' || typeof given.failures !== 'function') {
+    throw new ConfigError('coordination', 'a Coordination (`{ scope, hosts(), failures() }`), e.g. `createFleetCoordination({ connection })` from rethumb/bullmq', input);
+  }
+  return given as Coordination;
 }
 
 function resolveVariants(input: unknown): ReadonlyMap<string, ResolvedVariant> {

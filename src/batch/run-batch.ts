@@ -1,8 +1,9 @@
 /**
- * A batch job: stream a manifest through `rebuild()` with a resume journal, failures remembered
- * across runs, one `RebuildTally` for the whole job (seeded from the journal on resume) and a
- * fallback report at the end. The `rethumb rebuild` command is this plus argument parsing and a
- * progress display; a batch script can call it directly.
+ * A batch job: stream a manifest through `rebuild()` — in this process, or in worker processes
+ * (`processes`, see `ProcessPool`) — with a resume journal, failures remembered across runs, one
+ * `RebuildTally` for the whole job (seeded from the journal on resume) and a fallback report at
+ * the end. The `rethumb rebuild` command is this plus argument parsing and a progress display;
+ * a batch script can call it directly.
  *
  * Memory stays flat whatever the manifest's length: the manifest streams, `rebuild()` keeps a
  * bounded window of records in flight, finished indices are bits, only failures are remembered,
@@ -27,6 +28,8 @@ import { fingerprintManifest } from './manifest-fingerprint.js';
 import type { ManifestEntry, ManifestFormat, ManifestProblem } from './manifest-types.js';
 import { readManifest } from './read-manifest.js';
 import { IndexBitmap } from './index-bitmap.js';
+import { ProcessPool } from './process-pool.js';
+import { inProcessRunner, type JobFlags, type RecordRunner } from './record-runner.js';
 
 export interface BatchOptions {
   /** A manifest file path, or `-` for stdin (which cannot be resumed). */
@@ -79,6 +82,16 @@ export interface BatchOptions {
   onProgress?: (progress: BatchProgress) => void;
   onRecord?: (result: RecordResult, entry: ManifestEntry) => void;
   onProblem?: (problem: ManifestProblem) => void;
+  /**
+   * Worker processes that rebuild the records (see `ProcessPool`); this process keeps the
+   * manifest, the journal, the failure memory and the report, so a job has one of each however
+   * many processes render. Needs a `FileStore`. `concurrency` and the per-host cap stay the
+   * job's totals, split among the workers.
+   * @default 1 — the records are rebuilt in this process.
+   */
+  processes?: number;
+  /** Node options of each worker process, e.g. V8 flags. @default process.execArgv */
+  workerExecArgv?: readonly string[];
 }
 
 export interface BatchProgress extends RebuildProgress {
@@ -128,7 +141,12 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
   const retryDegraded = options.retryDegraded ?? false;
   const now = options.now ?? Date.now;
 
-  const regen = createRegenerator(options.regenerator);
+  const flags: JobFlags = { onlyMissing, retryDegraded, retryFailed: options.retryFailed === true };
+  const processes = options.processes ?? 1;
+  const runner: RecordRunner =
+    processes > 1
+      ? new ProcessPool({ processes, regenerator: options.regenerator, flags, ...(options.workerExecArgv ? { execArgv: options.workerExecArgv } : {}) })
+      : inProcessRunner(createRegenerator(options.regenerator), flags);
   const format = options.regenerator.format ?? 'webp';
   const job: JobIdentity = {
     manifest: options.manifest === '-' ? undefined : await fingerprintManifest(options.manifest),
@@ -160,11 +178,11 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
       journal = await Journal.create(journalPath, job, journalOptions);
     }
   } catch (error) {
-    await regen.close();
+    await runner.close();
     throw error;
   }
   const ledger = await FailureLedger.open(join(stateDir, 'failures.jsonl'), { now });
-  const variantNames = regen.variants;
+  const variantNames = runner.variants;
 
   const malformed: ManifestProblem[] = [];
   let malformedLines = 0;
@@ -244,12 +262,13 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
 
   let failure: unknown;
   try {
-    const verify = options.verify === true ? true : (record: ThumbRecord) => marked.has(record);
-    await regen.rebuild(records(), { onlyMissing, retryDegraded, retryFailed: options.retryFailed === true, verify, onRecord, maxReportedFallbacks: 0, ...(hard ? { signal: hard } : {}) });
+    // Whether each record's stored entries are checked: all with `verify`, else those a list marked damaged.
+    const verify = (record: ThumbRecord): boolean => options.verify === true || marked.has(record);
+    await runner.rebuild(records(), { onRecord, verify, ...(hard ? { signal: hard } : {}) });
   } catch (error) {
     failure = error;
   } finally {
-    await regen.close();
+    await runner.close();
     await Promise.allSettled([journal.close(), ledger.save()]).then((results) => {
       for (const r of results) if (r.status === 'rejected') failure ??= r.reason;
     });

@@ -4,17 +4,20 @@ import { estimateJob, type EstimateReport } from '../batch/estimate.js';
 import type { Range } from '../batch/predict-job.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
 import { formatBytes, formatCount, formatDuration, formatRate } from './format.js';
+import { planMachine, sizedRegenerator } from './machine-plan.js';
 import type { EstimateArgs } from './parse-args.js';
 import { problemReporter } from './report-problem.js';
 
 export async function estimateCommand(args: EstimateArgs, io: CliIO, signals: CliSignals): Promise<number> {
   let last = 0;
   let report: EstimateReport;
+  // The sample runs in this process.
+  const machine = planMachine({ cores: args.cores, processes: 1, renderConcurrency: args.regenerator.renderConcurrency });
   try {
     report = await estimateJob({
       manifest: args.manifest,
       ...(args.manifestFormat ? { manifestFormat: args.manifestFormat } : {}),
-      regenerator: args.regenerator,
+      regenerator: sizedRegenerator(args.regenerator, machine),
       ...(args.sample === undefined ? {} : { sample: args.sample }),
       onlyMissing: args.onlyMissing,
       retryDegraded: args.retryDegraded,

@@ -1,4 +1,5 @@
 /** `--help` of every command, and the exit codes they share. */
+import { CORES_PER_PROCESS } from './machine-plan.js';
 
 export const EXIT_CODES = `Exit codes:
   0    done (records that fell back are in the fallback report, not errors)
@@ -21,8 +22,12 @@ const FETCH = `Fetch options:
   --concurrency N           Sources downloading at once (default 20)
   --per-host N              Downloads from one host at once (default 6)
   --allow-host HOST[:PORT]  Exempt a host from the address policy, repeatable
-  --render-concurrency N    Images in sharp at once (default min(cores+1, UV_THREADPOOL_SIZE-1))
-  --pixel-budget N          Source pixels in sharp at once (default 100000000)`;
+  --render-concurrency N    Images in sharp at once, per process (default: its
+                            share of the cores + 1)
+  --pixel-budget N          Source pixels in sharp at once (default 100000000)
+  --cores N                 CPU cores to size for (default: this machine's);
+                            libuv's pool gets render concurrency + 4 threads
+                            unless UV_THREADPOOL_SIZE is set`;
 
 const DISPLAY = `Display:
   --quiet                   No progress and no summary (errors only)
@@ -80,6 +85,8 @@ Job options:
                             ({"key","thumbhash"} a line) to FILE; keep
                             it with the record for placeholders that
                             look like the image (--resume: every run's)
+  --processes N             Worker processes rebuilding records (default: one
+                            per ${CORES_PER_PROCESS} cores); one journal, report and per-host cap
 
 ${OUTPUT}
 

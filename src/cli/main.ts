@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `rethumb` command line: `rebuild`, `scan` and `estimate` (see `help.ts`). Wires the real
- * process — argv, stdout/stderr, SIGINT/SIGTERM — to `runCli()` and sets the exit code.
+ * process — argv, stdout/stderr, SIGINT/SIGTERM — to `runCli()` and sets the exit code. The
+ * bin (`bin.cjs`) loads it once it has sized libuv's thread pool.
  */
 import type { CliSignals } from './cli-io.js';
 import { runCli } from './run-cli.js';

@@ -9,6 +9,7 @@ import type { ManifestFormat } from '../batch/manifest-types.js';
 import type { RegeneratorOptions } from '../options.js';
 import { FileStore } from '../storage/file-store.js';
 import type { OutputFormat, VariantSpec } from '../types.js';
+import { MAX_PROCESSES } from './machine-plan.js';
 import type { ProgressMode } from './progress.js';
 import { UsageError } from './usage-error.js';
 
@@ -35,6 +36,7 @@ const FETCH: Options = {
   'allow-host': { type: 'string', multiple: true },
   'render-concurrency': { type: 'string' },
   'pixel-budget': { type: 'string' },
+  cores: { type: 'string' },
 };
 
 const SPECS: Record<Command, Options> = {
@@ -51,6 +53,7 @@ const SPECS: Record<Command, Options> = {
     grace: { type: 'string' },
     verify: { type: 'boolean' },
     hashes: { type: 'string' },
+    processes: { type: 'string' },
   },
   scan: { ...OUTPUT, list: { type: 'string' }, concurrency: { type: 'string' }, verify: { type: 'boolean' }, decode: { type: 'boolean' } },
   estimate: {
@@ -80,6 +83,8 @@ export interface CommonArgs {
   json: boolean;
   quiet: boolean;
   progressIntervalMs: number;
+  /** `--cores`: the core count to size for (render concurrency, processes). */
+  cores: number | undefined;
 }
 
 export interface RebuildArgs extends CommonArgs {
@@ -94,6 +99,8 @@ export interface RebuildArgs extends CommonArgs {
   verify: boolean;
   /** `--hashes FILE`: each regenerated record's ThumbHash, as JSON Lines. */
   hashes: string | undefined;
+  /** `--processes`: worker processes; undefined for the default from the cores. */
+  processes: number | undefined;
 }
 
 export interface ScanArgs extends CommonArgs {
@@ -153,6 +160,7 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
           graceMs: seconds('grace', values.grace, 10),
           verify: values.verify === true,
           hashes: str(values.hashes),
+          processes: count('processes', values.processes, MAX_PROCESSES),
         },
       };
     }
@@ -212,6 +220,7 @@ function commonArgs(command: Command, positionals: string[], values: Record<stri
     json,
     quiet,
     progressIntervalMs: seconds('progress-interval', values['progress-interval'], 10) ,
+    cores: count('cores', values.cores, 65_536),
   };
 }
 
@@ -247,6 +256,13 @@ function int(option: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`Expected --${option} to be a whole number, got \`${String(value)}\``);
+  return n;
+}
+
+/** A whole number from 1 to `max`, or undefined when not given. */
+function count(option: string, value: unknown, max: number): number | undefined {
+  const n = int(option, value);
+  if (n !== undefined && (n < 1 || n > max)) throw new UsageError(`Expected --${option} to be from 1 to ${max}, got \`${n}\``);
   return n;
 }
 

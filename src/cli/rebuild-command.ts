@@ -5,13 +5,17 @@ import { formatOfPath } from '../batch/read-manifest.js';
 import { runBatch, type BatchReport } from '../batch/run-batch.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
 import { formatBytes, formatCount, formatDuration, formatRate } from './format.js';
+import { machineSummary, planMachine, sizedRegenerator } from './machine-plan.js';
 import type { RebuildArgs } from './parse-args.js';
 import { createProgress } from './progress.js';
 import { problemReporter } from './report-problem.js';
+import { appliedHeapFlag } from './tune-heap.js';
 import { writeJsonFile } from './write-json-file.js';
 
 export async function rebuildCommand(args: RebuildArgs, io: CliIO, signals: CliSignals): Promise<number> {
   signals.setGraceMs?.(args.graceMs);
+  const machine = planMachine({ cores: args.cores, processes: args.processes, renderConcurrency: args.regenerator.renderConcurrency });
+  const heapFlag = appliedHeapFlag();
   const display = createProgress({ mode: args.progress, stream: io.stderr, intervalMs: args.progressIntervalMs });
   let total: number | undefined;
   // The total is only for the display (percent, ETA): counted alongside, never waited for.
@@ -30,7 +34,11 @@ export async function rebuildCommand(args: RebuildArgs, io: CliIO, signals: CliS
     report = await runBatch({
       manifest: args.manifest,
       ...(args.manifestFormat ? { manifestFormat: args.manifestFormat } : {}),
-      regenerator: args.regenerator,
+      regenerator: sizedRegenerator(args.regenerator, machine),
+      processes: machine.processes,
+      // Workers render as this process would have: the same Node options and V8 heap tuning
+      // (but no debugger: its port is this process's).
+      workerExecArgv: [...process.execArgv.filter((arg) => !arg.startsWith('--inspect')), ...(heapFlag ? [heapFlag] : [])],
       resume: args.resume,
       onlyMissing: args.onlyMissing,
       retryDegraded: args.retryDegraded,
@@ -58,7 +66,7 @@ export async function rebuildCommand(args: RebuildArgs, io: CliIO, signals: CliS
   } finally {
     display.stop();
   }
-  const summary = { command: 'rebuild', out: resolve(args.out), ...report, durationMs: Math.round(report.durationMs), recordsPerSecond: round(report.recordsPerSecond) };
+  const summary = { command: 'rebuild', out: resolve(args.out), ...report, durationMs: Math.round(report.durationMs), recordsPerSecond: round(report.recordsPerSecond), machine: machineSummary(machine) };
   if (args.report) await writeJsonFile(args.report, summary);
   if (args.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
   else if (!args.quiet) io.stdout.write(humanSummary(report, args));

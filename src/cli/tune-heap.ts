@@ -23,6 +23,8 @@ export const CLI_HEAP_GROWING_PERCENT = 300;
 
 const FLAG = '--heap-growing-percent';
 
+let applied: string | undefined;
+
 /**
  * Set V8's heap growing factor for a batch process, unless the command line already sets it
  * (`node --heap-growing-percent=0 …/rethumb …` keeps V8's default). Returns the flag it set, or
@@ -32,5 +34,11 @@ export function tuneHeapForBatch(execArgv: readonly string[] = process.execArgv)
   if (execArgv.some((arg) => arg === FLAG || arg.startsWith(`${FLAG}=`) || arg.startsWith('--heap_growing_percent'))) return undefined;
   const flag = `${FLAG}=${CLI_HEAP_GROWING_PERCENT}`;
   setFlagsFromString(flag);
+  applied = flag;
   return flag;
+}
+
+/** The flag `tuneHeapForBatch()` set in this process, if any: worker processes start with it. */
+export function appliedHeapFlag(): string | undefined {
+  return applied;
 }

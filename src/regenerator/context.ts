@@ -5,11 +5,11 @@
 import type { Agent } from 'undici';
 import type { PlaceholderRenderer } from '../imaging/placeholder.js';
 import type { ResolvedOptions, ResolvedVariant } from '../options.js';
+import type { FailureMemory } from '../scheduling/failure-memory.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { Emit } from './events.js';
 import type { Outcome } from '../types.js';
 import type { MemoryCache } from './memory-cache.js';
-import type { NegativeCache } from './negative-cache.js';
 
 /** Running totals since the regenerator was created. */
 export interface Counters {
@@ -46,7 +46,8 @@ export interface RegeneratorContext {
   readonly scheduler: Scheduler;
   readonly placeholders: PlaceholderRenderer;
   readonly cache: MemoryCache;
-  readonly negativeCache: NegativeCache;
+  /** Failed source URLs (the negative cache): this process's, or shared by its `coordination`. */
+  readonly negativeCache: FailureMemory;
   readonly counters: Counters;
   /** Emit an observer event (never throws). */
   readonly emit: Emit;

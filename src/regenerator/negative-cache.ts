@@ -8,13 +8,10 @@ import { LRUCache } from 'lru-cache';
 import { ErrorCodes } from '../errors.js';
 import { classifyFailure, type FailureClass } from '../failure-class.js';
 import type { ResolvedNegativeCache } from '../options.js';
+import type { FailureMemory, RecentFailure } from '../scheduling/failure-memory.js';
 import type { SourceFailure } from '../types.js';
 
-/** A remembered failure. */
-export interface RecentFailure {
-  failure: SourceFailure;
-  failureClass: FailureClass;
-}
+export type { RecentFailure } from '../scheduling/failure-memory.js';
 
 /** Failures that say nothing about the URL: the caller, the breaker or our store caused them. */
 const NOT_ABOUT_THE_SOURCE: ReadonlySet<string> = new Set([
@@ -26,13 +23,26 @@ const NOT_ABOUT_THE_SOURCE: ReadonlySet<string> = new Set([
   ErrorCodes.RECENTLY_FAILED,
 ]);
 
-export class NegativeCache {
-  readonly #ttl: Record<FailureClass, number>;
+/**
+ * Whether and how long a failure of a source is remembered: undefined for failures that are
+ * not the source's doing, or whose class has a TTL of 0. One policy for every `FailureMemory`
+ * (this in-process cache and the shared ones), so a fleet remembers exactly what one process would.
+ */
+export function retentionOf(failure: SourceFailure, ttl: Pick<ResolvedNegativeCache, 'permanentTtlMs' | 'transientTtlMs'>): { failureClass: FailureClass; ttlMs: number } | undefined {
+  if (NOT_ABOUT_THE_SOURCE.has(failure.code)) return undefined;
+  const failureClass = classifyFailure(failure);
+  const ttlMs = failureClass === 'permanent' ? ttl.permanentTtlMs : ttl.transientTtlMs;
+  return ttlMs === 0 ? undefined : { failureClass, ttlMs };
+}
+
+/** The failure memory of one process: a bounded LRU with a TTL per entry. */
+export class NegativeCache implements FailureMemory {
+  readonly #ttl: Pick<ResolvedNegativeCache, 'permanentTtlMs' | 'transientTtlMs'>;
   readonly #entries: LRUCache<string, RecentFailure> | undefined;
 
   /** `now` is injectable (ms, monotonic or epoch) so TTL tests never sleep. */
   constructor(options: ResolvedNegativeCache, now?: () => number) {
-    this.#ttl = { permanent: options.permanentTtlMs, transient: options.transientTtlMs };
+    this.#ttl = { permanentTtlMs: options.permanentTtlMs, transientTtlMs: options.transientTtlMs };
     this.#entries =
       options.maxEntries === 0
         ? undefined
@@ -45,11 +55,10 @@ export class NegativeCache {
 
   /** Remember that `url` failed (ignored for failures that are not the source's doing). */
   remember(url: string, failure: SourceFailure): void {
-    if (!this.#entries || NOT_ABOUT_THE_SOURCE.has(failure.code)) return;
-    const failureClass = classifyFailure(failure);
-    const ttl = this.#ttl[failureClass];
-    if (ttl === 0) return;
-    this.#entries.set(url, { failure: { ...failure }, failureClass }, { ttl });
+    if (!this.#entries) return;
+    const retention = retentionOf(failure, this.#ttl);
+    if (!retention) return;
+    this.#entries.set(url, { failure: { ...failure }, failureClass: retention.failureClass }, { ttl: retention.ttlMs });
   }
 
   /** The failure remembered for `url`, if it has not expired. */

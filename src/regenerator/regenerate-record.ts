@@ -52,7 +52,7 @@ export async function regenerateRecord(
   const budget = new RetryBudget(ctx.options.retry.retries);
   for (const [index, url] of record.sources.entries()) {
     signal.throwIfAborted();
-    const recent = options.retryFailed ? undefined : ctx.negativeCache.recall(url);
+    const recent = options.retryFailed ? undefined : await ctx.negativeCache.recall(url);
     if (recent) {
       // Reported under the original failure's code, so `reason` stays meaningful.
       ctx.counters.recentlyFailed += 1;

@@ -23,9 +23,9 @@ import { deriveVariants, type DeriveFailure } from './derive-variants.js';
 import type { Emit, RegeneratorEvents } from './events.js';
 import { withIgnoredThumbHash } from './ignored-thumbhash.js';
 import { MemoryCache } from './memory-cache.js';
-import { NegativeCache } from './negative-cache.js';
 import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
 import { discardDamaged } from './discard-damaged.js';
+import { processCoordination } from './process-coordination.js';
 import { readStoredThumbnail, type StoredThumbnailRead } from './read-stored.js';
 import { rebuildFlags, rebuildRecord, runRebuild, type RebuildEngine, type RebuildOptions, type RebuildReport, type RecordResult } from './rebuild.js';
 import { regenerateRecord, type RegenerateOptions, type Regeneration } from './regenerate-record.js';
@@ -66,12 +66,15 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
   /** The priority of each record in flight, raised when a `get()` joins a batch regeneration. */
   readonly #urgencies = new Map<string, Urgency>();
   readonly #closing = sharedAbortController();
+  readonly #scope: string;
   #closed: Promise<void> | undefined;
 
   constructor(options: RegeneratorOptions) {
     super();
     const resolved = resolveOptions(options);
     restrictDecoders({ allowSvg: resolved.allowSvg });
+    const coordination = resolved.coordination ?? processCoordination;
+    this.#scope = coordination.scope;
     this.#ctx = Object.freeze({
       options: resolved,
       variants: Object.freeze([...resolved.variants.values()]),
@@ -87,6 +90,8 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
         perHost: resolved.perHost,
         circuitBreaker: resolved.circuitBreaker,
         maxRetryAfterMs: resolved.retry.maxRetryAfterMs,
+        timeoutMs: resolved.timeoutMs,
+        coordinator: coordination.hosts,
         observer: {
           circuit: (event) => this.#ctx.emit('circuit', event),
           hostLimit: (event) => this.#ctx.emit('hostLimit', event),
@@ -96,7 +101,7 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
       }),
       placeholders: new PlaceholderRenderer({ format: resolved.format, quality: resolved.quality, defaultColor: resolved.placeholderColor }),
       cache: new MemoryCache(resolved.memoryCacheBytes),
-      negativeCache: new NegativeCache(resolved.negativeCache),
+      negativeCache: coordination.failures({ ...resolved.negativeCache }),
       counters: {
         fetches: 0,
         decodes: 0,
@@ -121,6 +126,14 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
         }
       }) as Emit,
     });
+  }
+
+  /**
+   * What this regenerator's politeness (host caps, pauses, circuits, negative cache) is shared
+   * across: `'process'` by default, `'redis'` with `rethumb/bullmq`'s fleet coordination.
+   */
+  get coordination(): string {
+    return this.#scope;
   }
 
   /** Configured variant names, in configuration order. */
@@ -291,6 +304,8 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
       this.#ctx.scheduler.clear();
       await Promise.all([this.#records.settled(), this.#derivations.settled()]);
       await this.#ctx.agent.close();
+      await this.#ctx.scheduler.close();
+      await this.#ctx.negativeCache.close?.();
       this.#ctx.cache.clear();
     })();
     return this.#closed;

@@ -1,49 +1,37 @@
 /**
- * The download stage: sources downloading at once, within a global cap and a per-host cap,
- * with slow start per host, a circuit breaker per host, and host pauses for `Retry-After`.
- * On-demand work (`get()`) runs ahead of batch work so a running rebuild never starves the
- * request path.
+ * The download stage: sources downloading at once, within a global cap (this process's) and
+ * the per-host decision of a `HostCoordinator` (per-host cap with slow start, circuit breaker,
+ * `Retry-After` pauses, rate; in this process by default, or shared by a fleet). On-demand work
+ * (`get()`) runs ahead of batch work so a running rebuild never starves the request path.
  *
- * A task first takes a slot in its host's queue, then a global slot: a global slot is never held
- * while waiting for a host, so one slow or paused host cannot starve the others.
+ * A task first takes a slot in its host's local queue (priority order, at most the host's
+ * current limit), then its host's permit, then a global slot: a global slot is never held while
+ * waiting for a host, so one slow, paused or busy host cannot starve the others.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { HttpStatusError, OriginUnavailableError } from '../errors.js';
-import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
-import { hostSignalOf, type HostSignal } from './host-signal.js';
+import type { CircuitState } from './circuit-breaker.js';
+import { hostSignalOf } from './host-signal.js';
+import type { HostCoordinator, HostCoordinatorFactory, HostFeedback, HostObserver, HostPermit, HostPolicy } from './host-coordinator.js';
+import { LocalHostCoordinator } from './local-host-coordinator.js';
 import type { ScheduleOptions } from './priority.js';
-import { RateWindow } from './rate-window.js';
 import { parseRetryAfter } from './retry-after.js';
-import { SlowStart } from './slow-start.js';
 import type { Urgency } from './urgency.js';
 
-export interface DownloadSchedulerOptions {
-  /** Sources downloading at once, across all hosts. */
+export interface DownloadSchedulerOptions extends Omit<HostPolicy, 'timeoutMs'> {
+  /** Sources downloading at once, across all hosts (this process's cap, never shared). */
   concurrency: number;
-  perHost: {
-    /** Downloads from one host at once, once ramped up. */
-    concurrency: number;
-    /** Downloads from one host at once at start-up and after its circuit closes. */
-    initialConcurrency: number;
-    /** With `intervalCap`: at most `intervalCap` downloads start per `intervalMs` to one host. */
-    intervalMs: number | undefined;
-    intervalCap: number | undefined;
-  };
-  circuitBreaker: { failures: number; coolDownMs: number };
-  /** Longest pause a `Retry-After` can impose on a host, in ms. */
-  maxRetryAfterMs: number;
+  /** The total deadline of one download, in ms (for a shared coordinator's leases). @default 30_000 */
+  timeoutMs?: number;
   /** Clock in epoch ms. @default Date.now */
   now?: () => number;
   /** Told about state changes, for events. */
   observer?: DownloadObserver;
+  /** Makes the per-host decision-maker. @default an in-process `LocalHostCoordinator` */
+  coordinator?: HostCoordinatorFactory;
 }
 
-export interface DownloadObserver {
-  circuit?(event: { host: string; state: CircuitState; retryAt: number | undefined }): void;
-  hostLimit?(event: { host: string; limit: number; cap: number }): void;
-  hostPause?(event: { host: string; until: number; retryAfterMs: number }): void;
-}
+export type DownloadObserver = HostObserver;
 
 export interface DownloadScheduleOptions extends ScheduleOptions {
   /** The URL being downloaded, for `OriginUnavailableError`. */
@@ -54,9 +42,9 @@ export interface DownloadScheduleOptions extends ScheduleOptions {
 
 /** What the scheduler knows about one host, for `stats()`. */
 export interface HostStats {
-  /** Requests to the host right now. */
+  /** Requests to the host right now (from this process). */
   downloading: number;
-  /** Downloads waiting for a host slot, a pause or a global slot. */
+  /** Downloads waiting for a host slot, a pause or a global slot (in this process). */
   queued: number;
   /** Current allowed concurrency (slow start), at most `cap`. */
   limit: number;
@@ -68,16 +56,12 @@ export interface HostStats {
 
 interface Host {
   readonly name: string;
+  /** Local order of this process's downloads for the host; its concurrency follows the host's limit. */
   readonly queue: PQueue;
-  readonly ramp: SlowStart;
-  readonly breaker: CircuitBreaker;
-  /** Per-host rate (`perHost.intervalMs` / `intervalCap`), when set. */
-  readonly rate: RateWindow | undefined;
-  pausedUntil: number;
   downloading: number;
 }
 
-/** Hosts remembered before idle ones are forgotten (their ramp starts over when they return). */
+/** Hosts remembered before idle ones are forgotten. */
 const MAX_HOSTS = 1024;
 const PAUSED = Symbol('paused');
 
@@ -85,6 +69,7 @@ export class DownloadScheduler {
   readonly #options: DownloadSchedulerOptions;
   readonly #now: () => number;
   readonly #global: PQueue;
+  readonly #coordinator: HostCoordinator;
   readonly #hosts = new Map<string, Host>();
   #ids = 0;
 
@@ -92,17 +77,37 @@ export class DownloadScheduler {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#global = new PQueue({ concurrency: options.concurrency });
+    const { observer } = options;
+    const create = options.coordinator ?? ((settings) => new LocalHostCoordinator(settings));
+    this.#coordinator = create({
+      perHost: options.perHost,
+      circuitBreaker: options.circuitBreaker,
+      maxRetryAfterMs: options.maxRetryAfterMs,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      now: this.#now,
+      observer: {
+        circuit: (event) => observer?.circuit?.(event),
+        hostPause: (event) => observer?.hostPause?.(event),
+        hostLimit: (event) => {
+          // This process never has more of a host's downloads past its local queue than the limit.
+          const host = this.#hosts.get(event.host);
+          if (host) host.queue.concurrency = event.limit;
+          observer?.hostLimit?.(event);
+        },
+      },
+    });
   }
 
   /**
    * Run a download for `host` within the caps. Rejects at once with `OriginUnavailableError`
-   * while the host's circuit is open; `task`'s own errors are reported to the host's slow start
-   * and breaker, then rethrown.
+   * while the host's circuit is open; `task`'s own errors are reported to the host's
+   * coordinator (slow start, breaker, pause), then rethrown.
    */
   async run<T>(hostName: string, task: () => Promise<T>, options: DownloadScheduleOptions): Promise<T> {
-    const host = this.#host(hostName);
     // Fail fast: a record for a dead host must not wait in a queue to be told so.
-    if (host.breaker.refusing) throw this.#unavailable(host, options.url);
+    const state = this.#coordinator.state(hostName);
+    if (state?.refusing) throw new OriginUnavailableError(options.url, hostName, Math.max(state.retryAt, this.#now()));
+    const host = this.#host(hostName);
     const id = String((this.#ids += 1));
     const { urgency, signal } = options;
     const unwatch = urgency?.watch((priority) => this.#raise(host, id, priority));
@@ -124,17 +129,22 @@ export class DownloadScheduler {
     return { downloading: this.#global.pending, downloadsQueued: queued };
   }
 
-  /** Per-host state, for metrics. */
+  /** Per-host state, for metrics: this process's queues with the coordinator's view of the host. */
   hostStats(): Record<string, HostStats> {
     const stats: Record<string, HostStats> = {};
-    for (const host of this.#hosts.values()) {
-      stats[host.name] = {
-        downloading: host.downloading,
-        queued: host.queue.size + host.queue.pending - host.downloading,
-        limit: host.ramp.limit,
-        cap: host.ramp.cap,
-        circuit: host.breaker.state,
-        pausedUntil: host.pausedUntil > this.#now() ? host.pausedUntil : 0,
+    const known = this.#coordinator.hosts();
+    const names = new Set([...this.#hosts.keys(), ...Object.keys(known)]);
+    const { perHost } = this.#options;
+    for (const name of names) {
+      const host = this.#hosts.get(name);
+      const state = known[name];
+      stats[name] = {
+        downloading: host?.downloading ?? 0,
+        queued: host ? host.queue.size + host.queue.pending - host.downloading : 0,
+        limit: state?.limit ?? perHost.initialConcurrency,
+        cap: state?.cap ?? perHost.concurrency,
+        circuit: state?.circuit ?? 'closed',
+        pausedUntil: state?.pausedUntil ?? 0,
       };
     }
     return stats;
@@ -145,85 +155,67 @@ export class DownloadScheduler {
     this.#global.clear();
   }
 
+  /** Release the coordinator (a shared one's connection). */
+  close(): Promise<void> {
+    return this.#coordinator.close();
+  }
+
   async #inHostSlot<T>(host: Host, id: string, task: () => Promise<T>, options: DownloadScheduleOptions): Promise<T> {
-    const { signal, urgency } = options;
+    const { signal, urgency, url } = options;
     for (;;) {
-      await this.#pause(host, signal);
-      const result = await this.#global.add(
-        async (): Promise<{ value: T } | typeof PAUSED> => {
-          // A Retry-After (or the host's rate) may have closed the door while we waited for a global slot.
-          if (this.#resumeAt(host) > this.#now()) return PAUSED;
-          const admission = host.breaker.admit();
-          if (!admission.admitted) throw this.#unavailable(host, options.url);
-          host.rate?.record(this.#now());
-          host.downloading += 1;
-          try {
-            const value = await task();
-            this.#feedback(host, 'ok', admission.probe, undefined);
-            return { value };
-          } catch (error) {
-            this.#feedback(host, signal?.aborted ? 'neutral' : hostSignalOf(error), admission.probe, error);
-            throw error;
-          } finally {
-            host.downloading -= 1;
-          }
-        },
-        { id, priority: urgency?.value ?? options.priority, ...(signal ? { signal } : {}) },
-      );
+      // The host's permit before a global slot, never the other way round: waiting for a host
+      // (its limit, a pause, its rate — fleet-wide with a shared coordinator) must not hold a
+      // global slot, or one busy host would starve every other host of this process. The price:
+      // a permit may wait here for a global slot, counted against its host meanwhile (only
+      // when more downloads are ready than `concurrency`).
+      const permit = await this.#coordinator.acquire(host.name, { url, priority: urgency?.value ?? options.priority, ...(signal ? { signal } : {}) });
+      let result: { value: T } | typeof PAUSED;
+      try {
+        result = await this.#global.add(
+          async (): Promise<{ value: T } | typeof PAUSED> => {
+            // A Retry-After or an open circuit may have closed the door while we waited for a global slot.
+            if (this.#closedSince(permit)) {
+              permit.release({ signal: 'neutral' });
+              return PAUSED;
+            }
+            host.downloading += 1;
+            try {
+              const value = await task();
+              permit.release({ signal: 'ok' });
+              return { value };
+            } catch (error) {
+              permit.release(this.#feedbackOf(error, signal));
+              throw error;
+            } finally {
+              host.downloading -= 1;
+            }
+          },
+          { id, priority: urgency?.value ?? options.priority, ...(signal ? { signal } : {}) },
+        );
+      } catch (error) {
+        // Aborted while waiting for a global slot: the permit goes back unused (no-op if released).
+        permit.release({ signal: 'neutral' });
+        throw error;
+      }
       if (result !== PAUSED) return result.value;
     }
   }
 
-  /** Wait while the host is paused by `Retry-After` or its rate (holding a host slot, never a global one). */
-  async #pause(host: Host, signal: AbortSignal | undefined): Promise<void> {
-    for (let wait = this.#resumeAt(host) - this.#now(); wait > 0; wait = this.#resumeAt(host) - this.#now()) {
-      await sleep(wait, undefined, signal ? { signal } : {});
-    }
+  /** True when, as far as the coordinator knows, the host stopped taking requests since the permit was granted. */
+  #closedSince(permit: HostPermit): boolean {
+    const state = this.#coordinator.state(permit.host);
+    if (!state) return false;
+    return state.pausedUntil > this.#now() || (!permit.probe && state.refusing);
   }
 
-  /** When the next request may go to `host`. */
-  #resumeAt(host: Host): number {
-    const now = this.#now();
-    return Math.max(host.pausedUntil, host.rate?.nextAllowed(now) ?? now);
-  }
-
-  #feedback(host: Host, signal: HostSignal, probe: boolean, error: unknown): void {
-    const { observer } = this.#options;
-    if (signal === 'neutral') {
-      host.breaker.release(probe);
-      return;
+  #feedbackOf(error: unknown, signal: AbortSignal | undefined): HostFeedback {
+    if (signal?.aborted) return { signal: 'neutral' };
+    const feedback: HostFeedback = { signal: hostSignalOf(error) };
+    if (error instanceof HttpStatusError) {
+      const wait = parseRetryAfter(error.retryAfter, this.#now());
+      if (wait !== undefined && wait > 0) feedback.retryAfterMs = wait;
     }
-    if (signal === 'ok') {
-      const closed = host.breaker.success(probe) === 'closed';
-      // A host that just came back gets its load back in stages, not all at once.
-      const changed = closed ? host.ramp.restart() : host.ramp.success();
-      if (closed) observer?.circuit?.({ host: host.name, state: 'closed', retryAt: undefined });
-      if (changed) this.#limitChanged(host);
-      return;
-    }
-    if (signal === 'overload' && host.ramp.overload()) this.#limitChanged(host);
-    if (error instanceof HttpStatusError) this.#retryAfter(host, error);
-    if (host.breaker.failure(probe) === 'open') {
-      observer?.circuit?.({ host: host.name, state: 'open', retryAt: host.breaker.retryAt });
-      // After a wave of failures the load comes back in stages: the probe goes alone, and the
-      // records queued behind it wait for its verdict instead of rushing in together.
-      if (host.ramp.restart()) this.#limitChanged(host);
-    }
-  }
-
-  #retryAfter(host: Host, error: HttpStatusError): void {
-    const now = this.#now();
-    const wait = parseRetryAfter(error.retryAfter, now);
-    if (wait === undefined || wait <= 0) return;
-    const until = now + Math.min(wait, this.#options.maxRetryAfterMs);
-    if (until <= host.pausedUntil) return;
-    host.pausedUntil = until;
-    this.#options.observer?.hostPause?.({ host: host.name, until, retryAfterMs: until - now });
-  }
-
-  #limitChanged(host: Host): void {
-    host.queue.concurrency = host.ramp.limit;
-    this.#options.observer?.hostLimit?.({ host: host.name, limit: host.ramp.limit, cap: host.ramp.cap });
+    return feedback;
   }
 
   #raise(host: Host, id: string, priority: number): void {
@@ -237,34 +229,20 @@ export class DownloadScheduler {
     }
   }
 
-  #unavailable(host: Host, url: string): OriginUnavailableError {
-    return new OriginUnavailableError(url, host.name, Math.max(host.breaker.retryAt, this.#now()));
-  }
-
   #host(name: string): Host {
     let host = this.#hosts.get(name);
     if (host) return host;
     if (this.#hosts.size >= MAX_HOSTS) this.#forgetIdleHosts();
-    const { perHost, circuitBreaker } = this.#options;
-    const ramp = new SlowStart({ cap: perHost.concurrency, initial: perHost.initialConcurrency });
-    host = {
-      name,
-      queue: new PQueue({ concurrency: ramp.limit }),
-      ramp,
-      breaker: new CircuitBreaker({ ...circuitBreaker, now: this.#now }),
-      rate: perHost.intervalMs !== undefined && perHost.intervalCap !== undefined ? new RateWindow(perHost.intervalCap, perHost.intervalMs) : undefined,
-      pausedUntil: 0,
-      downloading: 0,
-    };
+    const limit = this.#coordinator.state(name)?.limit ?? this.#options.perHost.initialConcurrency;
+    host = { name, queue: new PQueue({ concurrency: limit }), downloading: 0 };
     this.#hosts.set(name, host);
     return host;
   }
 
-  /** Bound the host table: forget hosts with nothing queued, a closed circuit and no pause. */
+  /** Bound the host table: forget hosts with nothing queued or running here (the coordinator keeps their state). */
   #forgetIdleHosts(): void {
-    const now = this.#now();
     for (const [name, host] of this.#hosts) {
-      if (host.queue.size === 0 && host.queue.pending === 0 && host.breaker.state === 'closed' && host.pausedUntil <= now) this.#hosts.delete(name);
+      if (host.queue.size === 0 && host.queue.pending === 0) this.#hosts.delete(name);
     }
   }
 }

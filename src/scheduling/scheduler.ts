@@ -50,4 +50,9 @@ export class Scheduler {
     this.downloads.clear();
     this.renders.clear();
   }
+
+  /** Release the host coordinator (a shared one's connection). */
+  close(): Promise<void> {
+    return this.downloads.close();
+  }
 }

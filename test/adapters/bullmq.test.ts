@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Queue, type Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collectReport, createWorker, enqueueManifest, jobIdFor } from '../../src/adapters/bullmq/index.js';
+import { collectReport, createFleetCoordination, createWorker, enqueueManifest, jobIdFor, type FleetCoordination } from '../../src/adapters/bullmq/index.js';
+import { doneSlots, foldResult, summaryKeys } from '../../src/adapters/bullmq/report-summary.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { FileStore, type RebuildReport, type RecordResult, type ThumbRecord } from '../../src/index.js';
 import type { TestOrigin } from '../../src/testing/index.js';
@@ -42,6 +43,7 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
   const queues: Queue[] = [];
   const workers: Worker[] = [];
   const children: ChildProcess[] = [];
+  const fleets: FleetCoordination[] = [];
 
   beforeAll(async () => {
     redis = await startRedis(binary as string);
@@ -54,7 +56,16 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
     for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
     for (const worker of workers.splice(0)) await worker.close();
     for (const queue of queues.splice(0)) await queue.close();
+    for (const fleet of fleets.splice(0)) await fleet.close();
   });
+
+  /** Each test its own key prefix: no host state or negative cache leaks between tests. */
+  let prefixes = 0;
+  function fleetCoordination(): FleetCoordination {
+    const fleet = createFleetCoordination({ connection: connection(), prefix: `rethumb-test-${process.pid}-${queueCount}-${(prefixes += 1)}` });
+    fleets.push(fleet);
+    return fleet;
+  }
 
   const connection = () => ({ host: redis.host, port: redis.port });
   function newQueue(): Queue {
@@ -110,8 +121,8 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
 
   async function allFinished(queue: Queue, total: number, timeoutMs = 20_000): Promise<boolean> {
     return until(async () => {
-      const counts = await queue.getJobCounts('completed', 'failed');
-      return (counts.completed ?? 0) + (counts.failed ?? 0) >= total;
+      const { report, failed } = await collectReport(queue);
+      return report.total + failed.length >= total;
     }, timeoutMs);
   }
 
@@ -126,14 +137,19 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
     const root = await tempRoot('bullmq-shared');
     const progress: number[] = [];
     const seenBy: string[][] = [[], []];
+    const results: RecordResult[] = [];
+    const coordination = fleetCoordination();
     for (const index of [0, 1]) {
       // Two regenerators on one file store: two machines sharing a volume.
-      const regen = regenerator(server, { store: new FileStore(root) });
+      const regen = regenerator(server, { store: new FileStore(root), coordination });
       const worker = createWorker(regen, {
         connection: connection(),
         queueName: queue.name,
         concurrency: 3,
-        onResult: (result) => seenBy[index]?.push(result.key),
+        onResult: (result) => {
+          seenBy[index]?.push(result.key);
+          results.push(result);
+        },
       });
       worker.on('progress', (_job, value) => progress.push(Number(value)));
       workers.push(worker);
@@ -156,8 +172,8 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
     expect(progress.filter((p) => p === 100)).toHaveLength(records.length);
     const reasons = new Map(report.fallbacks.map((f) => [f.key, f.reason]));
     expect(reasons.get('bad/404')).toBe(ErrorCodes.HTTP_STATUS);
-    // Job results are RecordResults: every record rendered from a source carries its ThumbHash.
-    const results = (await queue.getJobs(['completed'], 0, -1)).map((job) => job.returnvalue as RecordResult);
+    // Job results are RecordResults (completed jobs are removed once folded: read them as they
+    // come): every record rendered from a source carries its ThumbHash.
     const rendered = results.filter((r) => r.outcome === 'regenerated' || r.outcome === 'mirror');
     expect(rendered).toHaveLength(9);
     for (const r of rendered) expect(r.thumbhash, r.key).toMatch(/^[A-Za-z0-9+/]{22,36}={0,2}$/);
@@ -171,7 +187,11 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
     const queue = newQueue();
     const root = await tempRoot('bullmq-kill');
 
-    const child = spawn(process.execPath, [FIXTURE, String(redis.port), queue.name, server.host, root, '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The survivor shares the killed worker's host state; short leases free the killed worker's permits soon.
+    const prefix = `kill-${process.pid}-${queueCount}`;
+    const coordination = createFleetCoordination({ connection: connection(), prefix, leaseMs: 1_000 });
+    fleets.push(coordination);
+    const child = spawn(process.execPath, [FIXTURE, String(redis.port), queue.name, server.host, root, '2', JSON.stringify({ prefix, leaseMs: 1_000 })], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let output = '';
     let stderr = '';
@@ -188,7 +208,7 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
     await exited;
     expect(await queue.getActiveCount()).toBeGreaterThanOrEqual(1);
 
-    const regen = regenerator(server, { store: new FileStore(root) });
+    const regen = regenerator(server, { store: new FileStore(root), coordination });
     const survivor = createWorker(regen, {
       connection: connection(),
       queueName: queue.name,
@@ -206,9 +226,12 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
     expect(report.total).toBe(records.length);
     // The killed worker's jobs came back through the stalled-job check.
     for (const id of killedJobs) expect(stalled).toContain(id);
-    const completed = await queue.getJobs(['completed'], 0, -1);
-    expect(completed.map((job) => job.id).sort()).toEqual(records.map(jobIdFor).sort());
-    expect(new Set(completed.map((job) => (job.returnvalue as { key: string }).key)).size).toBe(records.length);
+    // Completed jobs are removed once folded: nothing of them is left in Redis.
+    expect(await queue.getJobCounts('completed', 'waiting', 'active')).toMatchObject({ completed: 0, waiting: 0, active: 0 });
+    // Every record once: enqueuing the manifest again adds nothing (each one's bit is set).
+    await enqueueManifest(queue, records);
+    expect(await queue.getJobCounts('waiting', 'prioritized')).toMatchObject({ waiting: 0, prioritized: 0 });
+    expect(records.map(jobIdFor)).toHaveLength(records.length);
     // The killed downloads never finished, so nothing was stored twice: the report is the single-process one.
     expect(comparable(report)).toEqual(comparable(expected));
   });
@@ -220,5 +243,53 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
     const regen = regenerator(server);
     expect(() => createWorker(regen, { connection: connection(), queueName: '' })).toThrow(expect.objectContaining({ code: ErrorCodes.CONFIG }));
     expect(() => createWorker(regen, { connection: connection(), queueName: 'q', concurrency: 0 })).toThrow(expect.objectContaining({ code: ErrorCodes.CONFIG }));
+    // A regenerator whose politeness is its own process's would multiply the load by the number of workers.
+    expect(regen.coordination).toBe('process');
+    expect(() => createWorker(regen, { connection: connection(), queueName: 'q' })).toThrow(expect.objectContaining({ code: ErrorCodes.CONFIG, option: 'regen' }));
+    const single = createWorker(regen, { connection: connection(), queueName: 'q', requireFleetCoordination: false, workerOptions: { autorun: false } });
+    workers.push(single);
+    const fleet = regenerator(server, { coordination: fleetCoordination() });
+    expect(fleet.coordination).toBe('redis');
+    workers.push(createWorker(fleet, { connection: connection(), queueName: 'q', workerOptions: { autorun: false } }));
+  });
+
+  it('maxQueued: enqueuing waits for workers, so Redis never holds more than that many waiting jobs', async () => {
+    const queue = newQueue();
+    const records = Array.from({ length: 12 }, (_, i) => ({ key: `q/${i}`, url: `http://127.0.0.1:9/${i}.jpg` }));
+    let resolved = false;
+    const enqueuing = enqueueManifest(queue, records, { batchSize: 2, maxQueued: 4 }).then((n) => ((resolved = true), n));
+    expect(await until(async () => (await queue.count()) === 4, 5_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(resolved).toBe(false);
+    expect(await queue.count()).toBe(4);
+    // A worker (its rebuild stubbed: this is about the queue) drains it, and the rest comes in.
+    let most = 0;
+    const stub = { coordination: 'redis', rebuildRecord: async (record: ThumbRecord) => ({ record, key: String(record.key), outcome: 'stored' as const, written: 0, bytesDownloaded: 0, bytesWritten: 0 }) };
+    const worker = createWorker(stub, { connection: connection(), queueName: queue.name, concurrency: 2, onResult: () => void queue.count().then((n) => (most = Math.max(most, n))) });
+    workers.push(worker);
+    expect(await enqueuing).toBe(12);
+    expect(await allFinished(queue, 12)).toBe(true);
+    expect(most).toBeLessThanOrEqual(4);
+    expect((await collectReport(queue)).report.counts.stored).toBe(12);
+    await expect(enqueueManifest(queue, [], { maxQueued: 0 })).rejects.toMatchObject({ code: ErrorCodes.CONFIG, option: 'maxQueued' });
+  });
+
+  it('the running report counts a record once, even when its job runs again after a crash', async () => {
+    const queue = newQueue();
+    const client = await queue.client;
+    const keys = summaryKeys(queue.qualifiedName);
+    const result = { record: { key: 'k', url: 'http://x/k.jpg' }, key: 'k', outcome: 'placeholder' as const, reason: ErrorCodes.HTTP_STATUS, written: 0, bytesDownloaded: 0, bytesWritten: 0 };
+    const fold = (index: number | undefined, jobId = 'rethumb-AAAAjob') => foldResult(client, keys, { index, jobId, result, maxFallbacks: 1, startedAt: 1_000, finishedAt: 2_000 });
+    expect(await fold(7)).toBe(true);
+    expect(await fold(7)).toBe(false);
+    expect(await fold(8, 'rethumb-BBBBjob')).toBe(true);
+    expect(await fold(undefined, 'by-hand')).toBe(true);
+    expect(await fold(undefined, 'by-hand')).toBe(false);
+    const { report } = await collectReport(queue);
+    expect(report).toMatchObject({ total: 3, counts: { placeholder: 3 }, fallbacksDropped: 2, durationMs: 1_000 });
+    expect(report.fallbacks).toHaveLength(1);
+    expect(await doneSlots(client, keys, [6, 7, 8].map((index) => ({ index, jobId: 'rethumb-BBBBjob' })))).toEqual(['free', 'other', 'done']);
+    // A different manifest in this queue is refused (its records would take the same indexes).
+    await expect(enqueueManifest(queue, Array.from({ length: 9 }, (_, i) => ({ key: `other/${i}`, url: `http://x/${i}.jpg` })))).rejects.toMatchObject({ code: ErrorCodes.CONFIG, option: 'queue' });
   });
 });

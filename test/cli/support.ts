@@ -1,9 +1,10 @@
-/** Runs the BUILT command line (`dist/cli/main.js`, built by `npm test`) as a child process. */
+/** Runs the BUILT command line (the `rethumb` bin, `dist/cli/bin.cjs`, built by `npm test`) as a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/cli/bin.cjs', import.meta.url));
 
 export interface CliRun {
   code: number | null;
@@ -18,11 +19,13 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   /** Kill the child after this long (a bound, never expected). @default 25_000 */
   timeoutMs?: number;
+  /** Start it as the leader of its own process group, so `process.kill(-pid, …)` signals it with its workers, as Ctrl-C does. @default false */
+  detached?: boolean;
 }
 
 /** Start the CLI; `done` resolves when it exits. */
 export function startCli(args: readonly string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: options.detached ?? false });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -61,4 +64,46 @@ export async function journalEntries(path: string): Promise<Array<{ i: number; o
     .split('\n')
     .filter((line) => line.startsWith('{"i":'))
     .map((line) => JSON.parse(line) as { i: number; o: string });
+}
+
+/** Whether this system has Linux's `/proc` (the process checks below need it). */
+export const HAS_PROC = (() => {
+  try {
+    readdirSync('/proc/self/task');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Threads of a live process (Linux `/proc`). */
+export function threadsOf(pid: number): number {
+  return readdirSync(`/proc/${pid}/task`).length;
+}
+
+/** The live children of `pid` (Linux `/proc`). */
+export function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state, then the parent's pid.
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid && state !== 'Z') children.push(Number(name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children;
+}
+
+/** Whether `pid` is a live process (a zombie counts as gone). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ErrorCodes } from '../../src/errors.js';
 import { DEFAULTS, defaultRenderConcurrency, resolveOptions, type RegeneratorOptions } from '../../src/options.js';
@@ -44,6 +45,25 @@ describe('resolveOptions', () => {
     expect(resolved.renderConcurrency).toBe(defaultRenderConcurrency());
     expect(resolved.variants.get('small')).toEqual({ name: 'small', width: 150, height: 150, fit: 'cover' });
     expect(Object.isFrozen(resolved)).toBe(true);
+  });
+
+  it('sizes the default render concurrency to `cores`, within the thread pool it is given', () => {
+    const pool = process.env.UV_THREADPOOL_SIZE;
+    try {
+      delete process.env.UV_THREADPOOL_SIZE;
+      expect(resolveOptions(base).cores).toBe(availableParallelism());
+      // libuv's default 4 threads: one is left for the file system and DNS.
+      expect(resolveOptions({ ...base, cores: 32 })).toMatchObject({ cores: 32, renderConcurrency: 3 });
+      // A 32-core machine whose pool was sized for it (as the `rethumb` bin does): one image more than cores.
+      process.env.UV_THREADPOOL_SIZE = '37';
+      expect(resolveOptions({ ...base, cores: 32 })).toMatchObject({ cores: 32, renderConcurrency: 33 });
+      expect(resolveOptions({ ...base, cores: 1 }).renderConcurrency).toBe(2);
+      // An explicit value wins over the default.
+      expect(resolveOptions({ ...base, cores: 32, renderConcurrency: 5 }).renderConcurrency).toBe(5);
+    } finally {
+      if (pool === undefined) delete process.env.UV_THREADPOOL_SIZE;
+      else process.env.UV_THREADPOOL_SIZE = pool;
+    }
   });
 
   it('defaults quality per format and a one-sided variant to fit inside', () => {
@@ -94,6 +114,8 @@ describe('resolveOptions', () => {
     ['userAgent', { ...base, userAgent: '' }],
     ['memoryCacheBytes', { ...base, memoryCacheBytes: -1 }],
     ['placeholderColor', { ...base, placeholderColor: 'red' }],
+    ['cores', { ...base, cores: 0 }],
+    ['cores', { ...base, cores: 2.5 }],
   ])('rejects a bad `%s`', (option, options) => {
     const error = configError(options);
     expect(error.option).toBe(option);

@@ -1,9 +1,10 @@
-/** Folds the results of a queue's finished jobs into one rebuild report, with the same tally as `rebuild()`. */
+/** Reads a queue's running report (folded by its workers) into one rebuild report, with the same shape and counts as `rebuild()`. */
 import type { Queue } from 'bullmq';
-import { RebuildTally } from '../../regenerator/rebuild-tally.js';
-import type { RebuildReport, RecordResult } from '../../regenerator/rebuild-types.js';
+import { ConfigError } from '../../errors.js';
+import type { RebuildReport } from '../../regenerator/rebuild-types.js';
 import type { ThumbRecord } from '../../types.js';
 import type { RebuildJobData } from './enqueue-manifest.js';
+import { readFallbacks, readSummary, summaryKeys } from './report-summary.js';
 
 /** A job that failed for good (out of attempts): its record was not rebuilt. */
 export interface FailedJob {
@@ -14,7 +15,7 @@ export interface FailedJob {
 }
 
 export interface QueueReport {
-  /** Every completed job's result, folded by `RebuildTally`: equal to a single-process `rebuild()` of the same records. */
+  /** Every finished record's result, folded once each: equal to a single-process `rebuild()` of the same records. */
   report: RebuildReport;
   /** Jobs that failed for good. */
   failed: FailedJob[];
@@ -23,29 +24,25 @@ export interface QueueReport {
 }
 
 export interface CollectReportOptions {
-  /** As in `rebuild()`. @default 10_000 */
+  /** As in `rebuild()`; at most what the workers kept (their `maxReportedFallbacks`). @default 10_000 */
   maxReportedFallbacks?: number;
-  /** Jobs read per Redis call. @default 1_000 */
+  /** Entries read per Redis call. @default 1_000 */
   pageSize?: number;
 }
 
-/** Reads every completed and failed job of `queue` (paged) and makes one report. */
+/**
+ * Reads the queue's running report (what its workers folded, whether or not their jobs were
+ * removed), its failed jobs (paged) and how many are pending, and makes one report.
+ */
 export async function collectReport(queue: Queue, options: CollectReportOptions = {}): Promise<QueueReport> {
   const pageSize = options.pageSize ?? 1_000;
-  const tally = new RebuildTally({ maxReportedFallbacks: options.maxReportedFallbacks ?? 10_000 });
-  let earliest = Number.POSITIVE_INFINITY;
-  let latest = 0;
-  for (let start = 0; ; start += pageSize) {
-    const jobs = await queue.getJobs(['completed'], start, start + pageSize - 1, true);
-    for (const job of jobs) {
-      const result = job.returnvalue as RecordResult | undefined;
-      if (!result || typeof result !== 'object') continue;
-      tally.add(result);
-      earliest = Math.min(earliest, job.processedOn ?? job.timestamp);
-      latest = Math.max(latest, job.finishedOn ?? 0);
-    }
-    if (jobs.length < pageSize) break;
-  }
+  const maxReported = options.maxReportedFallbacks ?? 10_000;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new ConfigError('pageSize', 'an integer ≥ 1', pageSize);
+  if (!Number.isSafeInteger(maxReported) || maxReported < 0) throw new ConfigError('maxReportedFallbacks', 'an integer ≥ 0', maxReported);
+  const client = await queue.client;
+  const keys = summaryKeys(queue.qualifiedName);
+  const summary = await readSummary(client, keys);
+  const { fallbacks, stored } = await readFallbacks(client, keys, maxReported, pageSize);
   const failed: FailedJob[] = [];
   for (let start = 0; ; start += pageSize) {
     const jobs = await queue.getJobs(['failed'], start, start + pageSize - 1, true);
@@ -54,8 +51,20 @@ export async function collectReport(queue: Queue, options: CollectReportOptions 
   }
   const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
   const pending = Object.values(counts).reduce((sum, n) => sum + n, 0);
-  const report = tally.report(pending > 0);
   // Wall time across workers: first job started to last job finished.
-  const wall = Number.isFinite(earliest) && latest >= earliest ? latest - earliest : 0;
-  return { report: { ...report, durationMs: wall, elapsedMs: wall }, failed, pending };
+  const { startedAt, finishedAt } = summary;
+  const wall = startedAt !== undefined && finishedAt !== undefined && finishedAt >= startedAt ? finishedAt - startedAt : 0;
+  const report: RebuildReport = {
+    done: summary.total,
+    total: summary.total,
+    counts: summary.counts,
+    bytesDownloaded: summary.bytesDownloaded,
+    bytesWritten: summary.bytesWritten,
+    fallbacks,
+    fallbacksDropped: summary.fallbacksDropped + (stored - fallbacks.length),
+    durationMs: wall,
+    elapsedMs: wall,
+    aborted: pending > 0,
+  };
+  return { report, failed, pending };
 }

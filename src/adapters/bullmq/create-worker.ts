@@ -7,9 +7,10 @@ import { ConfigError } from '../../errors.js';
 import type { Regenerator } from '../../regenerator/regenerator.js';
 import type { RecordResult } from '../../regenerator/rebuild-types.js';
 import type { RebuildJobData } from './enqueue-manifest.js';
+import { foldResult, summaryKeys } from './report-summary.js';
 
-/** The regenerator method a worker uses. */
-export type WorkerRegenerator = Pick<Regenerator, 'rebuildRecord'>;
+/** The regenerator a worker uses: its `rebuildRecord`, and what its politeness is shared across. */
+export type WorkerRegenerator = Pick<Regenerator, 'rebuildRecord'> & { readonly coordination?: string };
 
 export interface CreateWorkerOptions {
   /** Redis connection (ioredis options or instance). */
@@ -28,6 +29,19 @@ export interface CreateWorkerOptions {
   onlyMissing?: boolean;
   /** As in `rebuild()`. @default false */
   retryDegraded?: boolean;
+  /**
+   * Fallen-back results kept in the queue's running report (the rest are counted in
+   * `fallbacksDropped`), so the report stays bounded in Redis.
+   * @default 10_000 — as in `rebuild()`.
+   */
+  maxReportedFallbacks?: number;
+  /**
+   * Refuse a regenerator whose politeness is its own process's (`regen.coordination ===
+   * 'process'`): N such workers would give each origin N times `perHost.concurrency`, N ramps
+   * and N probes. Set false only for a single worker process on purpose.
+   * @default true
+   */
+  requireFleetCoordination?: boolean;
   /** Called after each record (for progress bars and logs). A throwing callback does not fail the job. */
   onResult?: (result: RecordResult, job: Job<RebuildJobData, RecordResult>) => void;
   /** Further BullMQ worker options (`lockDuration`, `stalledInterval`, `maxStalledCount`, …). */
@@ -35,24 +49,54 @@ export interface CreateWorkerOptions {
 }
 
 /**
- * Start a worker. Each job's return value is the record's `RecordResult` (what `collectReport`
- * folds); its progress goes 0 → 100. A record that falls back is a completed job with a
- * `placeholder` or `derived` outcome, not a failure: a job fails only when the worker is
- * closing or the regenerator is closed, and BullMQ retries it (`attempts`).
+ * Start a worker. Each job folds the record's `RecordResult` into the queue's running report
+ * (once per record, even when a stalled job runs again) and returns it; its progress goes
+ * 0 → 100. A record that falls back is a completed job with a `placeholder` or `derived`
+ * outcome, not a failure: a job fails only when the worker is closing or the regenerator is
+ * closed, and BullMQ retries it (`attempts`).
  * A worker that dies mid-job loses its lock; BullMQ's stalled-job check gives the job to
- * another worker, and the job id (the record's) keeps it one job.
+ * another worker, and the job id (the record's) keeps it one job; the permits it held to
+ * origins expire with their leases.
  */
 export function createWorker(regen: WorkerRegenerator, options: CreateWorkerOptions): Worker<RebuildJobData, RecordResult> {
   if (regen === null || typeof regen !== 'object' || typeof regen.rebuildRecord !== 'function') throw new ConfigError('regen', 'a regenerator', regen);
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
-  const { connection, queueName, concurrency = 20, limiter, onlyMissing = true, retryDegraded = false, onResult, workerOptions } = options;
+  const {
+    connection,
+    queueName,
+    concurrency = 20,
+    limiter,
+    onlyMissing = true,
+    retryDegraded = false,
+    maxReportedFallbacks = 10_000,
+    requireFleetCoordination = true,
+    onResult,
+    workerOptions,
+  } = options;
   if (typeof queueName !== 'string' || queueName.length === 0) throw new ConfigError('queueName', 'a non-empty string', queueName);
   if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1_000) throw new ConfigError('concurrency', 'an integer from 1 to 1000', concurrency);
-  return new Worker<RebuildJobData, RecordResult>(
+  if (!Number.isSafeInteger(maxReportedFallbacks) || maxReportedFallbacks < 0) throw new ConfigError('maxReportedFallbacks', 'an integer ≥ 0', maxReportedFallbacks);
+  if (requireFleetCoordination && regen.coordination === 'process') {
+    throw new ConfigError(
+      'regen',
+      'a regenerator whose politeness the fleet shares: `createRegenerator({ …, coordination: createFleetCoordination({ connection }) })` (or `requireFleetCoordination: false` for a single worker process)',
+      'a regenerator with in-process coordination',
+    );
+  }
+  const worker: Worker<RebuildJobData, RecordResult> = new Worker<RebuildJobData, RecordResult>(
     queueName,
     async (job, _token, signal) => {
       await job.updateProgress(0);
       const result = await regen.rebuildRecord(job.data.record, { onlyMissing, retryDegraded, signal });
+      // Folded before the job completes (and is removed): a crash in between only repeats a fold that counts once.
+      await foldResult(await worker.client, summaryKeys(worker.qualifiedName), {
+        index: Number.isSafeInteger(job.data.index) ? job.data.index : undefined,
+        jobId: String(job.id),
+        result,
+        maxFallbacks: maxReportedFallbacks,
+        startedAt: job.processedOn ?? job.timestamp,
+        finishedAt: Date.now(),
+      });
       await job.updateProgress(100);
       try {
         onResult?.(result, job);
@@ -63,4 +107,5 @@ export function createWorker(regen: WorkerRegenerator, options: CreateWorkerOpti
     },
     { ...workerOptions, connection, concurrency, ...(limiter ? { limiter } : {}) },
   );
+  return worker;
 }
