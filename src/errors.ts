@@ -74,6 +74,11 @@ export const ErrorCodes = {
   UNSUPPORTED_ENCODING: 'RETHUMB_UNSUPPORTED_ENCODING',
   /** The body could not be decoded as its `Content-Encoding` said: corrupt or truncated gzip, deflate or br data. */
   CORRUPT_ENCODING: 'RETHUMB_CORRUPT_ENCODING',
+  /**
+   * sharp could not encode a variant in the output format (even fitted within the format's size
+   * limits). Only that variant falls back; the source's other variants are kept.
+   */
+  ENCODE_FAILED: 'RETHUMB_ENCODE_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -306,6 +311,19 @@ export class DecodeError extends RethumbError {
   constructor(url: string | undefined, cause?: unknown) {
     const detail = cause instanceof Error ? `: ${cause.message}` : '';
     super(ErrorCodes.DECODE_FAILED, `${url ? truncateUrl(url) : 'source'} could not be decoded${detail}`, { url, cause });
+  }
+}
+
+export class EncodeError extends RethumbError {
+  /** The variant that could not be encoded. */
+  readonly variant: string;
+  /** The output format. */
+  readonly format: string;
+  constructor(url: string | undefined, variant: string, format: string, cause?: unknown) {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    super(ErrorCodes.ENCODE_FAILED, `${url ? truncateUrl(url) : 'source'}: variant \`${variant}\` could not be encoded as ${format}${detail}`, { url, cause });
+    this.variant = variant;
+    this.format = format;
   }
 }
 

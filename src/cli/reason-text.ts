@@ -35,6 +35,7 @@ export const REASON_TEXT: Readonly<Record<ErrorCode, string>> = {
   [ErrorCodes.MANIFEST]: 'the manifest cannot be read',
   [ErrorCodes.UNSUPPORTED_ENCODING]: 'the origin compressed the body in a way rethumb cannot decode',
   [ErrorCodes.CORRUPT_ENCODING]: 'the compressed body is corrupt or truncated',
+  [ErrorCodes.ENCODE_FAILED]: 'a variant could not be encoded in the output format (the others were kept)',
   [ErrorCodes.INVALID_THUMBHASH]: 'the record\'s thumbhash is not a ThumbHash (a flat placeholder)',
 };
 

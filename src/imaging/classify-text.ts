@@ -11,13 +11,20 @@ export type TextKind =
   /** An SVG whose DOCTYPE has an internal subset (`[ <!ENTITY …> ]`): entity expansion, refused. */
   | 'svg-internal-subset'
   | 'html'
-  | 'text';
+  | 'text'
+  /**
+   * The text ends inside an XML prolog (an unclosed comment, processing instruction or DOCTYPE,
+   * or before the root element): an SVG or an HTML page may follow, only more text can tell.
+   */
+  | 'unfinished-prolog';
 
 // Control characters other than tab, LF, FF and CR do not occur in text files.
 const CONTROL = /[\u0000-\u0008\u000B\u000E-\u001F\u007F]/;
 // The tags every HTML error page (nginx, Apache, CDNs, SPAs) carries near its start.
 const HTML = /<(?:!doctype\s+html|html|head|body)[\s>]/i;
 const SVG_ROOT = /^<svg[\s>/]/;
+// What may follow in a prolog, upper-cased: processing instruction, comment, DOCTYPE, the root.
+const PROLOG_STARTS = ['<?', '<!--', '<!DOCTYPE', '<SVG '];
 
 /**
  * Decode a head as UTF-8 text, or `undefined` when it is binary. The head may be cut in the
@@ -48,7 +55,8 @@ export function classifyText(text: string): TextKind {
 /**
  * Walk the XML prolog the way a parser would: BOM, whitespace, `<?xml …?>`, then any number of
  * comments, processing instructions and one DOCTYPE, and require `<svg` as the root element.
- * Anything unexpected (or a prolog longer than the head) means "not SVG".
+ * Anything unexpected means "not SVG"; running out of text before the root element means
+ * `unfinished-prolog`.
  */
 function svgRoot(text: string): TextKind | undefined {
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
@@ -58,17 +66,20 @@ function svgRoot(text: string): TextKind | undefined {
     const rest = text.slice(i, i + 9);
     if (rest.startsWith('<?')) {
       const end = text.indexOf('?>', i + 2);
-      if (end < 0) return undefined;
+      if (end < 0) return 'unfinished-prolog';
       i = end + 2;
     } else if (rest.startsWith('<!--')) {
       const end = text.indexOf('-->', i + 4);
-      if (end < 0) return undefined;
+      if (end < 0) return 'unfinished-prolog';
       i = end + 3;
     } else if (rest.toUpperCase() === '<!DOCTYPE') {
       const end = doctypeEnd(text, i + 9);
-      if (end === undefined) return undefined;
+      if (end === undefined) return 'unfinished-prolog';
       internalSubset ||= end.internalSubset;
       i = end.index;
+    } else if (i + rest.length === text.length && PROLOG_STARTS.some((start) => rest.length < start.length && start.startsWith(rest.toUpperCase()))) {
+      // The text stops before the next markup is long enough to tell what it is.
+      return 'unfinished-prolog';
     } else {
       break;
     }

@@ -24,6 +24,19 @@ export interface RenderedImage {
 }
 
 /**
+ * The largest width and height each output format holds in sharp 0.35 / libvips 8.18 (sharp
+ * refuses larger before encoding): WebP 16 383 (the format stores 14-bit sizes), AVIF 16 384
+ * (sharp's limit for HEIF output), JPEG 65 500 (libjpeg's JPEG_MAX_DIMENSION), PNG 2^31 − 1
+ * (the format's own; a variant never outgrows its source, which `maxPixels` bounds).
+ */
+export const MAX_OUTPUT_SIDE: Readonly<Record<OutputFormat, number>> = Object.freeze({
+  webp: 16_383,
+  avif: 16_384,
+  jpeg: 65_500,
+  png: 2_147_483_647,
+});
+
+/**
  * AVIF encoder effort (0–9). sharp's default of 4 spent about 18× the CPU of effort 2 on an
  * 800×600 photo for 3 % fewer bytes; a batch of a million thumbnails cannot afford that.
  */

@@ -4,6 +4,7 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { DecodeError, PixelLimitError, UnsupportedFormatError } from '../errors.js';
+import { heifCodec } from './heif-codec.js';
 
 /** What the header says about an image. */
 export interface ImageHeader {
@@ -15,6 +16,10 @@ export interface ImageHeader {
   format: string;
   /** Frames or pages in the file; 1 for a still image. */
   pages: number;
+  /** sharp's name of the colour space as stored: `srgb`, `rgb16`, `b-w`, `grey16`, `cmyk` …; absent when unknown. */
+  space?: string;
+  /** An ICC profile is embedded; absent means none. */
+  hasProfile?: boolean;
 }
 
 export interface ReadImageHeaderOptions {
@@ -39,13 +44,14 @@ export async function readImageHeader(body: Buffer, options: ReadImageHeaderOpti
     throw new DecodeError(options.url, error);
   }
   // iPhone HEIC is HEVC-coded; sharp's prebuilt libvips ships no HEVC decoder (patents), only AV1
-  // (AVIF). Say so precisely instead of a generic decode failure. (No fixture: the same build
-  // cannot encode HEVC either.)
-  if (meta.format === 'heif' && meta.compression === 'hevc') {
+  // (AVIF). Say so precisely instead of a generic decode failure. libvips names the compression
+  // after the brand, so an AV1 image under a plain `mif1` brand reads as `hevc`: the image items
+  // decide. (No HEVC fixture: the same build cannot encode HEVC either.)
+  if (meta.format === 'heif' && meta.compression === 'hevc' && heifCodec(body) !== 'av1') {
     throw new UnsupportedFormatError(options.url, 'heic', ' (HEVC-coded HEIF; this libvips build decodes only AV1-coded HEIF/AVIF)');
   }
   const { width, height } = meta.autoOrient;
   if (!(width > 0 && height > 0)) throw new DecodeError(options.url, new Error(`header declares ${width}x${height}`));
   if (width * height > options.maxPixels) throw new PixelLimitError(options.url, width, height, options.maxPixels);
-  return { width, height, format: meta.format, pages: meta.pages ?? 1 };
+  return { width, height, format: meta.format, pages: meta.pages ?? 1, space: meta.space, hasProfile: meta.hasProfile === true };
 }

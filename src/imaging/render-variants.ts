@@ -8,12 +8,12 @@
  * thanks to shrink-on-load, usually at a fraction of the source's size.
  */
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
-import { AbortedError, DecodeError, PixelLimitError, RethumbError } from '../errors.js';
+import { AbortedError, DecodeError, EncodeError, PixelLimitError, RethumbError } from '../errors.js';
 import type { ResolvedVariant } from '../options.js';
-import { encodeImage, type RenderTarget, type RenderedImage } from './encode-image.js';
+import { encodeImage, MAX_OUTPUT_SIDE, type RenderTarget, type RenderedImage } from './encode-image.js';
 import { readImageHeader, type ImageHeader, type ReadImageHeaderOptions } from './image-header.js';
 import { thumbHashOf } from './thumbhash.js';
-import { intermediateSize, variantSize } from './variant-size.js';
+import { fitWithin, intermediateSize, variantSize } from './variant-size.js';
 
 export type { RenderTarget, RenderedImage } from './encode-image.js';
 export { readImageHeader, type ImageHeader, type ReadImageHeaderOptions } from './image-header.js';
@@ -27,6 +27,18 @@ export interface RenderVariantsOptions extends RenderTarget {
   header?: ImageHeader;
   /** Checked between stages; a sharp call already running finishes first. */
   signal?: AbortSignal;
+  /**
+   * Largest width and height of an output image, in pixels; a variant past it is scaled down to
+   * fit, keeping its aspect ratio.
+   * @default MAX_OUTPUT_SIDE[format] — what the format holds in this sharp build
+   */
+  maxOutputSide?: number;
+  /**
+   * Called for each variant that could not be encoded when others were: that variant is left
+   * out of the result and the caller falls back for it. (When every variant fails, the first
+   * failure is thrown instead.)
+   */
+  onVariantError?: (error: EncodeError) => void;
 }
 
 /** Every variant's image by variant name, and the source's ThumbHash from the same decode. */
@@ -45,6 +57,9 @@ interface Pixels {
   opaque: boolean;
 }
 
+/** The 8-bit colour space of each deeper-than-8-bit one libvips decodes to. */
+const EIGHT_BIT_OF: Readonly<Record<string, 'srgb' | 'b-w'>> = Object.freeze({ rgb16: 'srgb', grey16: 'b-w' });
+
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
 const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
 
@@ -58,10 +73,15 @@ const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
  * transparent sources are flattened on white for jpeg. The first frame of an animation is
  * rendered; EXIF orientation is applied; output is 8-bit sRGB without metadata.
  *
+ * A variant larger than the output format holds (`MAX_OUTPUT_SIDE`) is scaled down to fit,
+ * keeping its aspect ratio. A variant the encoder still refuses is left out and reported to
+ * `onVariantError`; the others are rendered.
+ *
  * Throws `PixelLimitError` (checked on the header before any pixel is decoded, and again by
- * sharp's `limitInputPixels`), `DecodeError` for anything sharp refuses (truncated or corrupt
- * data: sharp's `failOn: 'warning'` refuses to render missing rows as grey), and
- * `AbortedError` when `signal` aborts between stages.
+ * sharp's `limitInputPixels`), `DecodeError` for anything sharp refuses to decode (truncated or
+ * corrupt data: sharp's `failOn: 'warning'` refuses to render missing rows as grey),
+ * `EncodeError` when no variant could be encoded, and `AbortedError` when `signal` aborts
+ * between stages.
  */
 export async function renderVariants(
   body: Buffer,
@@ -79,14 +99,22 @@ export async function renderVariants(
 
   const pixels = await decodeOnce(body, header, variants, options);
   rendered.thumbhash = thumbHashOf(pixels);
+  const maxSide = options.maxOutputSide ?? MAX_OUTPUT_SIDE[options.format];
+  const failed: EncodeError[] = [];
   for (const variant of variants) {
     throwIfAborted(signal);
+    // A variant the format cannot hold (a tall source's `inside` variant in WebP) is scaled to fit.
+    const size = fitWithin(variantSize(header, variant), maxSide);
     try {
-      rendered.set(variant.name, await encodeImage(deriveVariant(pixels, variantSize(header, variant), variant, options), options));
+      rendered.set(variant.name, await encodeImage(deriveVariant(pixels, size, variant, options), options));
     } catch (error) {
-      throw new DecodeError(url, error);
+      // The source decoded: an encoder's refusal is this variant's failure, not the source's,
+      // and must not take the other variants with it.
+      failed.push(new EncodeError(url, variant.name, options.format, error));
     }
   }
+  if (rendered.size === 0 && failed[0] !== undefined) throw failed[0];
+  for (const error of failed) options.onVariantError?.(error);
   return rendered;
 }
 
@@ -103,6 +131,14 @@ async function decodeOnce(body: Buffer, header: ImageHeader, variants: readonly 
     if (size.width !== header.width || size.height !== header.height) {
       pipeline.resize({ width: size.width, height: size.height, fit: 'fill' });
     }
+    // A source deeper than 8 bits (16-bit PNG or TIFF, 10-bit AVIF) with an ICC profile: libvips
+    // converts it to Display P3, not sRGB, and sharp goes on to sRGB only when asked for an output
+    // profile, so P3 values went out as sRGB ones, desaturated ((255,120,0) as (239,127,48)); a
+    // 16-bit grey one was not converted at all. Brought to 8 bits first (all the output keeps),
+    // it takes the 8-bit path, where its profile converts it straight to sRGB. Untagged deep
+    // sources are sRGB already and are left alone.
+    const eightBit = header.hasProfile === true ? EIGHT_BIT_OF[header.space ?? ''] : undefined;
+    if (eightBit !== undefined) pipeline.pipelineColourspace(eightBit);
     // CMYK, greyscale, 16-bit and ICC-tagged sources all become 8-bit sRGB (with alpha if any).
     result = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (error) {
@@ -117,8 +153,10 @@ async function decodeOnce(body: Buffer, header: ImageHeader, variants: readonly 
 function deriveVariant(pixels: Pixels, size: { width: number; height: number }, variant: ResolvedVariant, target: RenderTarget): Sharp {
   // Our own buffer, already bounded by maxPixels: sharp's default input limit must not apply.
   const pipeline = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels }, limitInputPixels: false });
-  // A useless alpha channel would make png and avif outputs larger for nothing.
-  if (pixels.channels === 4 && pixels.opaque) pipeline.removeAlpha();
+  // A useless alpha channel would make png and avif outputs larger for nothing; but a letterbox
+  // needs it: sharp removes alpha last, after drawing the bars, which turned them black.
+  const letterboxed = variant.fit === 'contain' && target.format !== 'jpeg';
+  if (pixels.channels === 4 && pixels.opaque && !letterboxed) pipeline.removeAlpha();
   // jpeg has no alpha; libvips would flatten on black, which reads as a broken image.
   if (target.format === 'jpeg' && !pixels.opaque) pipeline.flatten({ background: WHITE });
   switch (variant.fit) {

@@ -39,6 +39,18 @@ export function variantSize(source: Size, variant: ResolvedVariant): Size {
 }
 
 /**
+ * `size` scaled down, keeping its aspect ratio, until neither side exceeds `maxSide` (an output
+ * format's limit); unchanged when it fits. The longer side becomes `maxSide` exactly; the other
+ * is rounded half up, at least 1.
+ */
+export function fitWithin(size: Size, maxSide: number): Size {
+  if (size.width <= maxSide && size.height <= maxSide) return size;
+  return size.width >= size.height
+    ? { width: maxSide, height: Math.max(1, Math.round((size.height * maxSide) / size.width)) }
+    : { width: Math.max(1, Math.round((size.width * maxSide) / size.height)), height: maxSide };
+}
+
+/**
  * The scale from the source each variant needs so that its own resize is a reduction (or an
  * enlargement of the full-size source): `inside`/`contain` the smaller side ratio,
  * `cover`/`outside`/`fill` the larger (fill keeps the aspect here and stretches later).

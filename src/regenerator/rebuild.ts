@@ -158,6 +158,7 @@ async function rebuildOne(
     }
   }
   const regen = await engine.regenerate(record, Priority.batch, signal, { retryFailed: flags.retryFailed ?? false });
+  if (regen.outcome !== 'failed' && regen.variantFailures.size > 0) return rebuildFailedVariants(engine, record, regen, signal);
   if (regen.outcome !== 'failed') {
     return {
       record: record.record,
@@ -182,6 +183,28 @@ async function rebuildOne(
   if (damaged.length > 0) await discardDamaged(ctx, record.key, damaged, signal);
   // Its placeholders will be drawn from the record's hints: say now if its ThumbHash cannot be.
   return { ...base, failures: withHintsThumbHash(why.failures, record.hints), outcome: 'placeholder', ...NOTHING_WRITTEN };
+}
+
+/**
+ * The source rendered but some variants could not be encoded: the others are stored; the failed
+ * ones are derived from them (degraded) like missing variants, and the record reports the
+ * fallback so that a later run retries it.
+ */
+async function rebuildFailedVariants(engine: RebuildEngine, record: NormalizedRecord, regen: Regeneration, signal: AbortSignal): Promise<RecordResult> {
+  const failed = [...regen.variantFailures.values()];
+  const why = { reason: failed[0]!.code, failures: [...regen.failures, ...failed] };
+  const derived = await engine.derive(record.key, engine.ctx.variants.filter((v) => regen.variantFailures.has(v.name)), why, Priority.batch, signal);
+  return {
+    record: record.record,
+    key: record.key,
+    outcome: derived.size === regen.variantFailures.size ? 'derived' : 'placeholder',
+    reason: why.reason,
+    failures: why.failures,
+    written: regen.thumbnails.size + derived.size,
+    bytesDownloaded: regen.bytesDownloaded,
+    bytesWritten: bodyBytes(regen.thumbnails) + bodyBytes(derived),
+    ...(regen.thumbhash === undefined ? {} : { thumbhash: regen.thumbhash }),
+  };
 }
 
 /** Which variants a rebuild must (re)make, and which of those are damaged. */

@@ -8,7 +8,7 @@
 import { ErrorCodes, HttpStatusError, isRethumbError, RethumbError, type ErrorCode } from '../errors.js';
 import { fetchSource, MAX_HOSTNAME_LENGTH } from '../fetching/fetch-source.js';
 import { readImageHeader, renderVariants, type RenderedVariants } from '../imaging/render-variants.js';
-import { sniffImage } from '../imaging/sniff-image.js';
+import { sniffHead, sniffImage } from '../imaging/sniff-image.js';
 import type { ByteHold } from '../scheduling/byte-budget.js';
 import { RetryBudget, withRetries } from '../scheduling/retry.js';
 import type { Urgency } from '../scheduling/urgency.js';
@@ -30,6 +30,11 @@ export interface Regeneration {
   bytesDownloaded: number;
   /** The winning source's ThumbHash, base64 (undefined when every source failed). */
   thumbhash?: string;
+  /**
+   * Variants the winning source could not be rendered in (the encoder refused them although
+   * the others were rendered and stored), by variant name. They fall back like missing ones.
+   */
+  variantFailures: ReadonlyMap<string, SourceFailure>;
 }
 
 export interface RegenerateOptions {
@@ -57,8 +62,9 @@ export async function regenerateRecord(
     }
     let rendered: RenderedVariants;
     let bytesDownloaded: number;
+    let variantFailures: ReadonlyMap<string, SourceFailure>;
     try {
-      ({ images: rendered, bytesDownloaded } = await renderSource(ctx, url, urgency, signal, budget));
+      ({ images: rendered, bytesDownloaded, variantFailures } = await renderSource(ctx, url, urgency, signal, budget));
     } catch (error) {
       // The caller's abort is not a source failure: stop and let the caller see it.
       if (signal.aborted) throw signal.reason;
@@ -87,9 +93,9 @@ export async function regenerateRecord(
       });
     }
     await writeThumbnails(ctx, record.key, thumbnails, false);
-    return { outcome, thumbnails, failures, reason, bytesDownloaded, ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }) };
+    return { outcome, thumbnails, failures, reason, bytesDownloaded, variantFailures, ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }) };
   }
-  return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0 };
+  return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0, variantFailures: new Map() };
 }
 
 /** Download (download stage), sniff while streaming, check the header, decode once and render every variant (render stage). */
@@ -99,7 +105,7 @@ async function renderSource(
   urgency: Urgency,
   signal: AbortSignal,
   budget: RetryBudget,
-): Promise<{ images: RenderedVariants; bytesDownloaded: number }> {
+): Promise<{ images: RenderedVariants; bytesDownloaded: number; variantFailures: ReadonlyMap<string, SourceFailure> }> {
   // The body counts in the download byte budget from its allocation until its render ends.
   const held = ctx.scheduler.holdSource();
   try {
@@ -116,7 +122,7 @@ async function downloadAndRender(
   signal: AbortSignal,
   budget: RetryBudget,
   held: ByteHold,
-): Promise<{ images: RenderedVariants; bytesDownloaded: number }> {
+): Promise<{ images: RenderedVariants; bytesDownloaded: number; variantFailures: ReadonlyMap<string, SourceFailure> }> {
   const { options } = ctx;
   const host = hostOf(url);
   // Each attempt takes its own download slot; the backoff between attempts holds none.
@@ -138,7 +144,7 @@ async function downloadAndRender(
           signal,
           // Refuse HTML error pages and other non-images on their first bytes, before the rest downloads.
           inspect: async (head, response) => {
-            await sniffImage(head, { allowSvg: options.allowSvg, url: response.url, contentType: response.contentType });
+            await sniffHead(head, { allowSvg: options.allowSvg, url: response.url, contentType: response.contentType });
           },
           onBodyBytes: (bytes) => held.set(bytes),
         });
@@ -179,8 +185,11 @@ async function downloadAndRender(
   });
   ctx.counters.fetches += 1;
   ctx.counters.bytesDownloaded += fetched.body.length;
+  // The format's final word, from the whole body: the head cannot tell a TIFF whose directory follows its pixels.
+  await sniffImage(fetched.body, { allowSvg: options.allowSvg, url: fetched.url, contentType: fetched.contentType });
   // Header first, outside the render stage: a pixel bomb is refused without taking a sharp slot.
   const header = await readImageHeader(fetched.body, { maxPixels: options.maxPixels, url: fetched.url });
+  const variantFailures = new Map<string, SourceFailure>();
   const images = await ctx.scheduler.render(
     async () => {
       const rendered = await renderVariants(fetched.body, ctx.variants, {
@@ -190,6 +199,7 @@ async function downloadAndRender(
         url: fetched.url,
         header,
         signal,
+        onVariantError: (error) => variantFailures.set(error.variant, toSourceFailure(fetched.url, error, ErrorCodes.ENCODE_FAILED)),
       });
       ctx.counters.decodes += 1;
       return rendered;
@@ -197,7 +207,7 @@ async function downloadAndRender(
     // The priority as it is now: a get() may have joined this record since it was queued.
     { priority: urgency.value, signal, pixels: header.width * header.height },
   );
-  return { images, bytesDownloaded: fetched.body.length };
+  return { images, bytesDownloaded: fetched.body.length, variantFailures };
 }
 
 /**

@@ -219,7 +219,11 @@ export class Regenerator extends EventEmitter<RegeneratorEvents> {
     }
     const fresh = regen.thumbnails.get(spec.name);
     if (fresh) return fresh;
-    const why = { reason: regen.reason ?? ErrorCodes.DECODE_FAILED, failures: regen.failures };
+    // The source rendered, but not this variant: fall back for it alone, saying why.
+    const variantFailure = regen.variantFailures.get(spec.name);
+    const why = variantFailure
+      ? { reason: variantFailure.code, failures: [...regen.failures, variantFailure] }
+      : { reason: regen.reason ?? ErrorCodes.DECODE_FAILED, failures: regen.failures };
     const derived = await this.#derive(key, [spec], why, Priority.onDemand, signal);
     const thumb = derived.get(spec.name);
     if (thumb) {

@@ -30,3 +30,12 @@ export async function pixelAt(body: Buffer, x: number, y: number): Promise<{ r: 
 export function near(actual: { r: number; g: number; b: number }, expected: { r: number; g: number; b: number }, tolerance = 12): boolean {
   return Math.abs(actual.r - expected.r) <= tolerance && Math.abs(actual.g - expected.g) <= tolerance && Math.abs(actual.b - expected.b) <= tolerance;
 }
+
+/** A HEIF with its image item's type `av01` rewritten to `type` (e.g. `hvc1`), the rest left as is. */
+export function withItemType(heif: Buffer, type: string): Buffer {
+  const copy = Buffer.from(heif);
+  const at = copy.indexOf('av01', copy.indexOf('iinf'));
+  if (at < 0) throw new Error('no av01 item');
+  copy.write(type, at, 'latin1');
+  return copy;
+}

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, PixelLimitError } from '../../src/errors.js';
 import { restrictDecoders } from '../../src/imaging/decoder-policy.js';
@@ -11,7 +13,7 @@ beforeAll(() => restrictDecoders({ allowSvg: false }));
 
 describe('readImageHeader', () => {
   it('reads size, format and frames without decoding', async () => {
-    expect(await readImageHeader(await makeImage('webp', 300, 200), { maxPixels: 1e8 })).toEqual({ width: 300, height: 200, format: 'webp', pages: 1 });
+    expect(await readImageHeader(await makeImage('webp', 300, 200), { maxPixels: 1e8 })).toEqual({ width: 300, height: 200, format: 'webp', pages: 1, space: 'srgb', hasProfile: false });
   });
 
   it('reports the size after EXIF orientation', async () => {
@@ -21,7 +23,18 @@ describe('readImageHeader', () => {
 
   it('reports the frame size and the frame count of an animation', async () => {
     const gif = await animatedGif(40, 30, ['#f00', '#0f0', '#00f']);
-    expect(await readImageHeader(gif, { maxPixels: 1e8 })).toEqual({ width: 40, height: 30, format: 'gif', pages: 3 });
+    expect(await readImageHeader(gif, { maxPixels: 1e8 })).toEqual({ width: 40, height: 30, format: 'gif', pages: 3, space: 'srgb', hasProfile: false });
+  });
+
+  it('reads an AV1-coded HEIF under a plain mif1 brand, which libvips reports as hevc', async () => {
+    const av1 = readFileSync(new URL('../fixtures/images/av1.heif', import.meta.url));
+    expect(await sharp(av1).metadata()).toMatchObject({ format: 'heif', compression: 'hevc' });
+    expect(await readImageHeader(av1, { maxPixels: 1e8 })).toMatchObject({ width: 640, height: 427, format: 'heif' });
+  });
+
+  it('reports the stored colour space and whether a profile is embedded (a tagged 16-bit PNG)', async () => {
+    const png = readFileSync(new URL('../fixtures/images/rgb16-srgb.png', import.meta.url));
+    expect(await readImageHeader(png, { maxPixels: 1e8 })).toMatchObject({ width: 200, height: 133, space: 'rgb16', hasProfile: true });
   });
 
   it('refuses a pixel bomb from its header: 50000x50000 declared in a 1x1 PNG', async () => {

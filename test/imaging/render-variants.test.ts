@@ -124,6 +124,25 @@ describe('renderVariants: pixels', () => {
     }
   });
 
+  it('letterboxes with transparency a source whose alpha channel is opaque everywhere (GIF, RGBA PNG)', async () => {
+    // sharp drops a removed alpha channel last, after the bars are drawn: they used to come out black.
+    const gif = await animatedGif(80, 40, ['#cc3333', '#00ff00']);
+    const rgba = await sharp({ create: { width: 80, height: 40, channels: 4, background: { r: 204, g: 51, b: 51, alpha: 1 } } }).png().toBuffer();
+    expect((await sharp(rgba).metadata()).channels).toBe(4);
+    for (const source of [gif, rgba]) {
+      for (const format of ['png', 'webp', 'avif'] as const) {
+        const image = await renderOne(source, v('x', 100, 100, 'contain'), { format });
+        expect(await pixelAt(image.body, 50, 5)).toMatchObject({ a: 0 });
+        const centre = await pixelAt(image.body, 50, 50);
+        expect(centre.a).toBe(255);
+        expect(near(centre, RED, 16)).toBe(true);
+      }
+      // Other fits still drop the useless alpha channel.
+      const cover = await renderOne(source, v('x', 50, 50, 'cover'), { format: 'png' });
+      expect((await sharp(cover.body).metadata()).channels).toBe(3);
+    }
+  });
+
   it('letterboxes contain with white for jpeg', async () => {
     const wide = await makeImage('png', 400, 200, { color: '#cc3333' });
     const image = await renderOne(wide, v('x', 100, 100, 'contain'), { format: 'jpeg' });

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
-import { sniffImage, type SniffOptions } from '../../src/imaging/sniff-image.js';
+import { sniffHead, sniffImage, type SniffOptions } from '../../src/imaging/sniff-image.js';
 import type { SourceFormat } from '../../src/types.js';
 import { makeImage, type FixtureFormat } from '../helpers/images.js';
 
@@ -185,5 +188,72 @@ describe('sniffImage: SVG', () => {
     expect(await refusal(text('<svgfoo/>'), on)).toMatchObject({ code: ErrorCodes.NOT_AN_IMAGE });
     // An unterminated comment hides whatever follows.
     expect(await refusal(text('<!-- <svg xmlns="http://www.w3.org/2000/svg"/>'), on)).toMatchObject({ code: ErrorCodes.NOT_AN_IMAGE });
+  });
+});
+
+describe('sniffHead: the early look at a download', () => {
+  const tiff = readFileSync(new URL('../fixtures/images/ifd-after-pixels.tif', import.meta.url));
+
+  it('defers a TIFF whose directory lies past the head; sniffImage reads it from the whole body', async () => {
+    expect(tiff.readUInt32LE(4)).toBeGreaterThan(4100);
+    expect(await sniffHead(tiff.subarray(0, 4100), off)).toBeUndefined();
+    expect(await sniffImage(tiff, off)).toBe('tiff');
+    // The head alone, taken for a whole body, is no image: the directory is missing.
+    expect(await refusal(tiff.subarray(0, 4100))).toMatchObject({ code: ErrorCodes.NOT_AN_IMAGE, detected: 'unknown' });
+  });
+
+  it('defers a big-endian TIFF the same way; a BigTIFF is told by its header alone', async () => {
+    const head = (magic: number[]): Buffer => Buffer.concat([Buffer.from(magic), Buffer.from([0x00, 0x01, 0x00, 0x00]), Buffer.from(noise(4092))]);
+    expect(await sniffHead(head([0x4d, 0x4d, 0x00, 0x2a]), off)).toBeUndefined();
+    expect(await sniffHead(head([0x49, 0x49, 0x2b, 0x00]), off)).toBe('tiff');
+  });
+
+  it('decides at once what the head proves', async () => {
+    const jpeg = await makeImage('jpeg', 600, 400, { noise: true });
+    expect(await sniffHead(jpeg.subarray(0, 4100), off)).toBe('jpeg');
+    await expect(sniffHead(text('<!DOCTYPE html><html><body>Not Found</body></html>'), off)).rejects.toMatchObject({ code: ErrorCodes.NOT_AN_IMAGE, detected: 'text/html' });
+    await expect(sniffHead(noise(4100), off)).rejects.toMatchObject({ code: ErrorCodes.NOT_AN_IMAGE, detected: 'unknown' });
+    await expect(sniffHead(bmp(), off)).rejects.toMatchObject({ code: ErrorCodes.UNSUPPORTED_FORMAT, format: 'bmp' });
+  });
+
+  it('tells the other formats from their head even when large metadata comes first', async () => {
+    const photo = (): ReturnType<typeof sharp> => sharp({ create: { width: 64, height: 48, channels: 3, background: '#3366cc' } });
+    const xmp = `<x:xmpmeta xmlns:x="adobe:ns:meta/">${'A'.repeat(60_000)}</x:xmpmeta>`;
+    // A 100 KB text chunk between IHDR and the pixels.
+    const png = await photo().png().toBuffer();
+    const body = Buffer.concat([Buffer.from('Comment\0'), Buffer.alloc(100_000, 0x41)]);
+    const chunk = Buffer.alloc(12 + body.length);
+    chunk.writeUInt32BE(body.length, 0);
+    chunk.write('tEXt', 4, 'latin1');
+    body.copy(chunk, 8);
+    chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + body.length)), 8 + body.length);
+    const bigPng = Buffer.concat([png.subarray(0, 33), chunk, png.subarray(33)]);
+    // Two 60 KB comment segments right after the JPEG's SOI, before any frame header.
+    const jpeg = await photo().jpeg().toBuffer();
+    const comment = Buffer.concat([Buffer.from([0xff, 0xfe, 0xea, 0x62]), Buffer.alloc(0xea60, 0x20)]);
+    const bigJpeg = Buffer.concat([jpeg.subarray(0, 2), comment, comment, jpeg.subarray(2)]);
+    expect(await sharp(bigJpeg).metadata()).toMatchObject({ format: 'jpeg', width: 64 });
+    const cases: [Buffer, string][] = [
+      [bigPng, 'png'],
+      [bigJpeg, 'jpeg'],
+      [await photo().withXmp(xmp).webp().toBuffer(), 'webp'],
+      [await photo().withXmp(xmp).withIccProfile('p3').avif({ effort: 0 }).toBuffer(), 'avif'],
+    ];
+    for (const [image, format] of cases) {
+      expect(image.length).toBeGreaterThan(50_000);
+      expect(await sniffHead(image.subarray(0, 4100), off)).toBe(format);
+    }
+  });
+
+  it('defers an SVG whose prolog (a long licence comment) outruns the head', async () => {
+    const svg = text(`<?xml version="1.0"?>\n<!-- ${'Licensed under the terms below. '.repeat(200)} -->\n<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>`);
+    expect(svg.length).toBeGreaterThan(4100);
+    expect(await sniffHead(svg.subarray(0, 4100), on)).toBeUndefined();
+    expect(await sniffImage(svg, on)).toBe('svg');
+    expect(await refusal(svg)).toMatchObject({ code: ErrorCodes.UNSUPPORTED_FORMAT, format: 'svg' });
+    // The same prolog in front of an HTML page: refused as HTML once the page is in.
+    const page = text(`<!-- ${'x'.repeat(5000)} -->\n<!doctype html><html><body>404</body></html>`);
+    expect(await sniffHead(page.subarray(0, 4100), on)).toBeUndefined();
+    expect(await refusal(page, on)).toMatchObject({ code: ErrorCodes.NOT_AN_IMAGE, detected: 'text/html' });
   });
 });

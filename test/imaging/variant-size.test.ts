@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { intermediateSize, variantSize } from '../../src/imaging/variant-size.js';
+import { fitWithin, intermediateSize, variantSize } from '../../src/imaging/variant-size.js';
 import type { ResolvedVariant } from '../../src/options.js';
 import type { Fit } from '../../src/types.js';
 
@@ -81,5 +81,21 @@ describe('intermediateSize', () => {
 
   it('forgives float noise (no 151 for an exact 150)', () => {
     expect(intermediateSize(photo, [v(150, undefined)])).toEqual({ width: 150, height: 113 });
+  });
+});
+
+describe('fitWithin (an output format\'s side limit)', () => {
+  it('leaves a size that fits alone', () => {
+    expect(fitWithin({ width: 600, height: 16_383 }, 16_383)).toEqual({ width: 600, height: 16_383 });
+  });
+
+  it('scales the longer side to the limit and keeps the aspect ratio', () => {
+    expect(fitWithin({ width: 600, height: 20_000 }, 16_383)).toEqual({ width: 491, height: 16_383 });
+    expect(fitWithin({ width: 20_000, height: 600 }, 16_383)).toEqual({ width: 16_383, height: 491 });
+    expect(fitWithin({ width: 30_000, height: 20_000 }, 16_383)).toEqual({ width: 16_383, height: 10_922 });
+  });
+
+  it('never rounds a side to 0', () => {
+    expect(fitWithin({ width: 1, height: 100_000 }, 16_383)).toEqual({ width: 1, height: 16_383 });
   });
 });
