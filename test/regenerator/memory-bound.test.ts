@@ -4,7 +4,8 @@
  *
  *   peak RSS − idle RSS ≤ concurrency × maxBytes + downloadByteBudget + 4 × renderPixelBudget
  *                         + memoryCacheBytes + negativeCache.maxBytes + 8 MiB (placeholders)
- *                         + libvips' cache (sharp.cache()) + 64 MiB (buffers not yet collected)
+ *                         + libvips' cache (sharp.cache()) + 96 MiB (buffers not yet collected)
+ *                         + maxBytes per body of unknown length (its outgrown buffers)
  *
  * RSS does not depend on timing the way durations do, so these hold on a loaded machine.
  */
@@ -21,9 +22,10 @@ const FIXTURE = fileURLToPath(new URL('../fixtures/memory-peak.mjs', import.meta
 const MIB = 1024 * 1024;
 /**
  * Buffers that are garbage but not yet collected (undici's chunks, a body buffer outgrown): V8
- * collects once about 64 MiB of external memory has been allocated since its last collection.
+ * collects once about 64 MiB of external memory has been allocated since its last collection on
+ * Node 20; Node 24's V8 lets more pile up (30 × 16 MB bodies: +476–506 MB on 20, +526–547 on 24).
  */
-const ALLOWANCE = 64 * MIB;
+const ALLOWANCE = 96 * MIB;
 /** The regenerator's caches besides the memory cache: negative cache (default) and placeholders. */
 const SMALL_CACHES = 8 * MIB + 8 * MIB;
 
@@ -57,7 +59,9 @@ describe('memory bound', () => {
   ])('30 concurrent bodies of near maxBytes, %s: one buffer each', async (_, bytes, variant) => {
     const result = await measure('bodies', '30', bytes, ...variant);
     const grown = result.peakRss - result.baselineRss;
-    const bound = 30 * result.maxBytes + ALLOWANCE;
+    // A body of unknown length grows by doubling: its outgrown buffers (together up to its final
+    // size) are garbage until V8 collects them, which Node 24's V8 does later than Node 20's.
+    const bound = (variant.length > 0 ? 2 : 1) * 30 * result.maxBytes + ALLOWANCE;
     console.info(`30 × ${mb(Number(bytes))} bodies ${variant.join('')}: RSS +${mb(grown)} (bodies ${mb(result.received)}), bound ${mb(bound)}`);
     expect(result.received).toBe(30 * Number(bytes));
     expect(grown).toBeLessThanOrEqual(bound);
