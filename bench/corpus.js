@@ -1,18 +1,39 @@
 /**
- * The benchmark corpus, generated at run time (nothing large is committed): photo-like JPEGs
+ * The benchmark corpus, generated at run time (nothing large is committed): photo-like images
  * (smooth gradients, shapes and fine grain, so they compress like photographs rather than like
- * noise or flat colour), and the thumbnails a store of "present" records holds.
+ * noise or flat colour) in the formats and sizes origins really serve — baseline and progressive
+ * JPEGs, large PNGs, WebP, landscape and portrait — because that is where decoding once pays
+ * (no shrink-on-load for PNG) and where regressions hide.
  */
 import sharp from 'sharp';
 
 /**
- * One photo-like JPEG of `width` × `height`, varied by `seed`.
+ * The corpus's kinds, cycled over its sources: format, size, and the file extension it is served as.
+ * @type {ReadonlyArray<{ format: 'jpeg' | 'jpeg-progressive' | 'png' | 'webp', width: number, height: number, ext: string, contentType: string }>}
+ */
+export const KINDS = [
+  { format: 'jpeg', width: 1600, height: 1200, ext: 'jpg', contentType: 'image/jpeg' },
+  { format: 'jpeg-progressive', width: 2048, height: 1536, ext: 'jpg', contentType: 'image/jpeg' },
+  { format: 'png', width: 1600, height: 1200, ext: 'png', contentType: 'image/png' },
+  { format: 'webp', width: 1600, height: 1200, ext: 'webp', contentType: 'image/webp' },
+  { format: 'jpeg', width: 1200, height: 1600, ext: 'jpg', contentType: 'image/jpeg' },
+  { format: 'jpeg-progressive', width: 1600, height: 1200, ext: 'jpg', contentType: 'image/jpeg' },
+  { format: 'webp', width: 2048, height: 1536, ext: 'webp', contentType: 'image/webp' },
+  { format: 'jpeg', width: 3000, height: 2000, ext: 'jpg', contentType: 'image/jpeg' },
+];
+
+/** The kind of source `i` of the corpus. @param {number} i */
+export const kindOf = (i) => /** @type {(typeof KINDS)[number]} */ (KINDS[i % KINDS.length]);
+
+/**
+ * One photo-like image of `width` × `height` in `format`, varied by `seed`.
  * @param {number} seed
  * @param {number} width
  * @param {number} height
+ * @param {(typeof KINDS)[number]['format']} [format]
  * @returns {Promise<Buffer>}
  */
-export async function makePhoto(seed, width, height) {
+export async function makePhoto(seed, width, height, format = 'jpeg') {
   const hue = (seed * 47) % 360;
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
     <defs>
@@ -38,5 +59,15 @@ export async function makePhoto(seed, width, height) {
   for (let p = 0, q = 0; p < width * height; p += 1, q += info.channels) {
     for (let c = 0; c < 3; c += 1) out[p * 3 + c] = Math.max(0, Math.min(255, (data[q + c] ?? 0) + ((grain[p * 3 + c] ?? 128) - 128)));
   }
-  return sharp(out, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85, mozjpeg: false }).toBuffer();
+  const image = sharp(out, { raw: { width, height, channels: 3 } });
+  switch (format) {
+    case 'png':
+      return image.png({ compressionLevel: 6 }).toBuffer();
+    case 'webp':
+      return image.webp({ quality: 85 }).toBuffer();
+    case 'jpeg-progressive':
+      return image.jpeg({ quality: 85, progressive: true, mozjpeg: false }).toBuffer();
+    default:
+      return image.jpeg({ quality: 85, mozjpeg: false }).toBuffer();
+  }
 }

@@ -8,6 +8,7 @@
 import { createFleetCoordination, createWorker } from '../dist/adapters/bullmq/index.js';
 import { createRegenerator, FileStore } from '../dist/index.js';
 import { tuneHeapForBatch } from '../dist/cli/tune-heap.js';
+import { peakRssBytes } from './peak-rss.js';
 
 // As the `rethumb` bin starts (the bench's single-process rows run with it too).
 tuneHeapForBatch();
@@ -30,6 +31,6 @@ process.once('SIGTERM', async () => {
   await regen.close();
   await coordination.close();
   const usage = process.resourceUsage();
-  process.stdout.write(`${JSON.stringify({ cpuMs: Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000), peakRssMb: Math.round(usage.maxRSS / 1024) })}\n`);
+  process.stdout.write(`${JSON.stringify({ cpuMs: Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000), peakRssMb: Math.round(peakRssBytes() / 1024 / 1024) })}\n`);
   process.exit(0);
 });

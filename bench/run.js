@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: rethumb's throughput against bare sharp and a naive loop, scan speed, memory
  * on a million records, and the estimate's accuracy — in one run, on this machine. Everything
- * is loopback and temporary: a corpus of photo-like JPEGs is generated, served by
+ * is loopback and temporary: a corpus of photo-like images of mixed formats and sizes is generated, served by
  * `startTestOrigin`, and removed at the end. Each scenario runs in its own process
  * (`scenario.js`) so its peak RSS is its own. The last line printed is one JSON object of every
  * figure, for scripts comparing runs.
@@ -24,7 +24,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { startTestOrigin } from 'rethumb/testing';
 import { buildBigStore, writeBigManifest } from './big-store.js';
-import { makePhoto } from './corpus.js';
+import { KINDS, kindOf, makePhoto } from './corpus.js';
 import { fleetFigures } from './fleet.js';
 
 const run = promisify(execFile);
@@ -42,8 +42,8 @@ const GET_ROUNDS = Number(process.env.BENCH_GET_ROUNDS ?? 5);
 const PNG_RECORDS = Math.min(RECORDS, 60);
 /** Records of the full-decode scan (two entries each). */
 const DECODE_RECORDS = Math.min(STORE, 2_000);
-const WIDTH = 1600;
-const HEIGHT = 1200;
+/** The URL path of record `i`'s source (its extension says its format, as origins' do). @param {number} i */
+const photoPath = (i) => `/p/${i}.${kindOf(i % SOURCES).ext}`;
 /** @type {import('../dist/cli/plan-threads.cjs')} */
 const { planThreads, threadPoolOfEnv } = createRequire(import.meta.url)('../dist/cli/plan-threads.cjs');
 // What the `rethumb` bin does for one process on this machine (a UV_THREADPOOL_SIZE set for the
@@ -62,7 +62,7 @@ const figures = {
   sharp: sharp.versions.sharp,
   records: RECORDS,
   rounds: ROUNDS,
-  source_px: `${WIDTH}x${HEIGHT}`,
+  sources: KINDS.map((k) => `${k.format} ${k.width}x${k.height}`).join(', '),
   variants: 'small=150x150:cover,large=800x webp q80',
   render_concurrency: RENDER_CONCURRENCY,
   thread_pool: PLAN.threadPool,
@@ -73,22 +73,23 @@ const root = await mkdtemp(join(tmpdir(), 'rethumb-bench-'));
 const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
 const benchStarted = performance.now();
 try {
-  log(`corpus: ${SOURCES} photos of ${WIDTH}x${HEIGHT}, ${RECORDS} records, ${figures.cores} cores, load ${figures.load_before}`);
+  log(`corpus: ${SOURCES} photos (${figures.sources}), ${RECORDS} records, ${figures.cores} cores, load ${figures.load_before}`);
   const corpusDir = join(root, 'corpus');
   await mkdir(corpusDir);
   const photos = [];
   for (let i = 0; i < SOURCES; i += 1) {
-    const photo = await makePhoto(i, WIDTH, HEIGHT);
+    const kind = kindOf(i);
+    const photo = await makePhoto(i, kind.width, kind.height, kind.format);
     photos.push(photo);
-    await writeFile(join(corpusDir, `${String(i).padStart(2, '0')}.jpg`), photo);
+    await writeFile(join(corpusDir, `${String(i).padStart(2, '0')}.${kind.ext}`), photo);
   }
   figures.source_kb = Math.round(photos.reduce((a, p) => a + p.length, 0) / photos.length / 1024);
   /** @type {Record<string, import('rethumb/testing').OriginRoute>} */
   const routes = {};
-  for (let i = 0; i < RECORDS; i += 1) routes[`/p/${i}.jpg`] = { kind: 'image', body: /** @type {Buffer} */ (photos[i % SOURCES]), contentType: 'image/jpeg' };
+  for (let i = 0; i < RECORDS; i += 1) routes[photoPath(i)] = { kind: 'image', body: /** @type {Buffer} */ (photos[i % SOURCES]), contentType: kindOf(i % SOURCES).contentType };
   const origin = await startTestOrigin({ routes });
   const manifest = join(root, 'manifest.jsonl');
-  await writeFile(manifest, Array.from({ length: RECORDS }, (_, i) => JSON.stringify({ key: `b/${i}`, url: origin.urlFor(`/p/${i}.jpg`) })).join('\n') + '\n');
+  await writeFile(manifest, Array.from({ length: RECORDS }, (_, i) => JSON.stringify({ key: `b/${i}`, url: origin.urlFor(photoPath(i)) })).join('\n') + '\n');
   let stores = 0;
   const freshStore = () => join(root, `store-${stores++}`);
   const rebuildArgs = (render = RENDER_CONCURRENCY, out = freshStore(), from = manifest) => ['rebuild', from, '--out', out, '--allow-host', origin.host, '--render-concurrency', String(render), '--processes', '1', '--json'];
@@ -158,7 +159,7 @@ try {
     log('get() from the store, with and without the integrity check');
     const webpReads = await scenario('get-stored', { out: readStore, records: RECORDS, rounds: GET_ROUNDS });
     const pngManifest = join(root, 'png.jsonl');
-    await writeFile(pngManifest, Array.from({ length: PNG_RECORDS }, (_, i) => JSON.stringify({ key: `b/${i}`, url: origin.urlFor(`/p/${i}.jpg`) })).join('\n') + '\n');
+    await writeFile(pngManifest, Array.from({ length: PNG_RECORDS }, (_, i) => JSON.stringify({ key: `b/${i}`, url: origin.urlFor(photoPath(i)) })).join('\n') + '\n');
     const pngStore = freshStore();
     await scenario('rethumb', { args: [...rebuildArgs(RENDER_CONCURRENCY, pngStore, pngManifest), '--format', 'png'] });
     const pngReads = await scenario('get-stored', { out: pngStore, records: PNG_RECORDS, rounds: GET_ROUNDS, format: 'png' });
@@ -242,7 +243,7 @@ try {
 
     if (!flags.has('--skip-fleet')) {
       // rethumb/bullmq: Redis memory per 100 000 records, and 2 worker processes against 1.
-      const paths = Array.from({ length: RECORDS }, (_, i) => `/p/${i}.jpg`);
+      const paths = Array.from({ length: RECORDS }, (_, i) => photoPath(i));
       Object.assign(figures, await fleetFigures({ origin, paths, root, log, redisRecords: Number(process.env.BENCH_REDIS_RECORDS ?? 100_000), rounds: ROUNDS }));
     }
 

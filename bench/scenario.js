@@ -17,10 +17,11 @@ import { runCli } from '../dist/cli/run-cli.js';
 import { createRegenerator, FileStore } from '../dist/index.js';
 import { tuneHeapForBatch } from '../dist/cli/tune-heap.js';
 import { childrenCpuMs, mainThreadCpuMs } from './cpu-time.js';
+import { peakRssBytes } from './peak-rss.js';
 
 /**
  * @typedef {object} Config
- * @property {string} [corpusDir] directory of source JPEGs (baseline)
+ * @property {string} [corpusDir] directory of the source images (baseline)
  * @property {number} [records] records to process (baseline: sources are cycled)
  * @property {number} [renderConcurrency] images in sharp at once (baseline)
  * @property {number} [concurrency] downloads at once (naive)
@@ -49,7 +50,7 @@ const run = scenarios[name];
 if (!run) throw new Error(`Unknown scenario ${name}`);
 const result = await run(config);
 const usage = process.resourceUsage();
-const peakRssMb = Math.round(usage.maxRSS / 1024);
+const peakRssMb = Math.round(peakRssBytes() / 1024 / 1024);
 // CPU time of the whole process (all threads: sharp's, libuv's, V8's), start-up included, and
 // of its worker processes (`--processes N`) once they have exited. Unlike wall time it hardly
 // moves when other processes share the machine, so it shows overhead.
@@ -254,7 +255,7 @@ async function cliJson(args) {
 /** @param {Config} config */
 async function loadCorpus(config) {
   const dir = config.corpusDir ?? '';
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.jpg')).sort();
+  const names = (await readdir(dir)).filter((n) => /\.(jpg|png|webp)$/.test(n)).sort();
   return Promise.all(names.map((n) => readFile(join(dir, n))));
 }
 
