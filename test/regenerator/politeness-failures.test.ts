@@ -91,10 +91,10 @@ describe('politeness: Retry-After and retries', () => {
     const regen = regenerator(server, { retry: { baseDelayMs: 60_000, maxDelayMs: 60_000 } });
     const controller = new AbortController();
     const pending = regen.get({ url: server.urlFor('/busy.jpg') }, 'small', { signal: controller.signal });
-    expect(await until(() => server.hits('/busy.jpg') === 1, 2_000)).toBe(true);
+    expect(await until(() => server.hits('/busy.jpg') === 1, 10_000)).toBe(true);
     controller.abort(new Error('user left'));
     await expect(pending).rejects.toThrow('user left');
-    expect(await until(() => regen.stats().regenerating === 0, 2_000)).toBe(true);
+    expect(await until(() => regen.stats().regenerating === 0, 10_000)).toBe(true);
     expect(server.hits('/busy.jpg')).toBe(1);
   });
 });
