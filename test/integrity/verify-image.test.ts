@@ -93,7 +93,8 @@ describe('verifyImage', () => {
       for (const name of DAMAGE_NAMES) {
         const verdict = verifyImage(damage(name, sealed, format, other), format);
         expect(verdict.ok, `${sample.name}, ${name}`).toBe(false);
-        if (!verdict.ok) expect(verdict.damage.kind, `${sample.name}, ${name}`).toBe(EXPECTED_KIND[name] ?? verdict.damage.kind);
+        const kinds = expectedKinds(name, format);
+        if (!verdict.ok && kinds) expect(kinds, `${sample.name}, ${name}`).toContain(verdict.damage.kind);
       }
     }
   });
@@ -157,6 +158,17 @@ describe('verifyImage', () => {
     expect(verifyImage(future, 'jpeg')).toEqual({ ok: true, sealed: false });
   });
 });
+
+/**
+ * The kinds a damage may be reported as. The samples are random noise, so a flipped byte in a
+ * JPEG's entropy-coded data is sometimes a 0x00 turned 0xFF: a marker where none may be, which
+ * the structure walk sees before the checksum (about once in 256 runs per sample).
+ */
+function expectedKinds(name: DamageName, format: OutputFormat): readonly DamageKind[] | undefined {
+  if (name === 'flipped byte' && format === 'jpeg') return ['checksum', 'structure'];
+  const kind = EXPECTED_KIND[name];
+  return kind === undefined ? undefined : [kind];
+}
 
 /** Kinds every format reports alike; the rest depend on where the damage lands. */
 const EXPECTED_KIND: Partial<Record<DamageName, DamageKind>> = {
