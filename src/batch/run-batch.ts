@@ -9,7 +9,7 @@
  * bounded window of records in flight, finished indices are bits, only failures are remembered,
  * and fallen-back records live in the journal on disk, not in memory.
  */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ErrorCodes, type ErrorCode } from '../errors.js';
 import { classifyFailure, type FailureClass } from '../failure-class.js';
 import type { RegeneratorOptions } from '../options.js';
@@ -28,6 +28,7 @@ import { Journal, type JobIdentity, type JournalEntry } from './journal.js';
 import { fingerprintManifest } from './manifest-fingerprint.js';
 import type { ManifestEntry, ManifestFormat, ManifestProblem } from './manifest-types.js';
 import { readManifest } from './read-manifest.js';
+import { pathBesideManifest } from './path-beside-manifest.js';
 import { IndexBitmap } from './index-bitmap.js';
 import { ProcessPool } from './process-pool.js';
 import { inProcessRunner, type JobFlags, type RecordRunner } from './record-runner.js';
@@ -151,7 +152,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
   const stateDir = options.stateDir ?? (store instanceof FileStore ? join(store.root, '.rethumb') : undefined);
   if (stateDir === undefined) throw new TypeError('Expected `stateDir` for a store other than a FileStore');
   const journalPath = join(stateDir, 'journal.jsonl');
-  const fallbackPath = resolve(options.fallbackReport ?? join(stateDir, 'fallbacks.jsonl'));
+  // Never over the manifest this job reads (the printed retry command reads the last report).
+  const fallbackPath = pathBesideManifest(options.fallbackReport ?? join(stateDir, 'fallbacks.jsonl'), options.manifest);
   const onlyMissing = options.onlyMissing ?? true;
   const retryDegraded = options.retryDegraded ?? false;
   const now = options.now ?? Date.now;
@@ -299,7 +301,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
   }
   if (failure !== undefined) throw failure;
   const fallbacks = await writeFallbackReport(journalPath, fallbackPath);
-  const hashesPath = options.hashes === undefined ? undefined : resolve(options.hashes);
+  const hashesPath = options.hashes === undefined ? undefined : pathBesideManifest(options.hashes, options.manifest);
   const hashes = hashesPath === undefined ? undefined : { file: hashesPath, records: await writeHashesFile(journalPath, hashesPath) };
   const final = progress();
   return {

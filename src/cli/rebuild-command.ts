@@ -14,6 +14,7 @@ import { JOB_SETTINGS, mergeSettings, optionWords, readRecordedSettings, recordS
 import { machineSummary, planMachine, sizedRegenerator } from './machine-plan.js';
 import { isRepeatable, parseInvocation, type RebuildArgs } from './parse-args.js';
 import { createProgress } from './progress.js';
+import { unusedPathBeside } from './unused-path.js';
 import { problemReporter, warnIfEmpty } from './report-problem.js';
 import { appliedHeapFlag } from './tune-heap.js';
 import { writeJsonFile } from './write-json-file.js';
@@ -153,7 +154,10 @@ function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): Ne
   // A derived stand-in is stored (degraded): only --retry-degraded replaces it.
   if (r.counts.derived > 0) extra.push({ name: 'retry-degraded', value: undefined });
   // The report and the fallbacks file are this job's: a retry writes its own beside the store.
-  const kept = settings.filter((o) => o.name !== 'report' && o.name !== 'fallbacks');
+  // Its hashes go to a new file beside the job's, which pasting the command must not overwrite.
+  const kept = settings
+    .filter((o) => o.name !== 'report' && o.name !== 'fallbacks')
+    .map((o) => (o.name === 'hashes' && o.value !== undefined ? { ...o, value: unusedPathBeside(o.value) } : o));
   return { advice, resume: undefined, retry: commandLine(['rebuild', r.fallbackReport, '--out', args.out, ...optionWords(withOptions(kept, extra, isRepeatable))]) };
 }
 

@@ -2,14 +2,14 @@
  * Issue 13, point 3: the commands the CLI prints for pasting work when pasted — run here exactly
  * as printed, in a shell, from the directory the user was in (paths with spaces included).
  */
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/storage/file-store.js';
 import { decode } from '../helpers/images.js';
 import { until } from '../regenerator/support.js';
 import { fixture, type Fixture } from './fixture.js';
-import { journalEntries, printedCommand, runCli, runPrinted, startCli } from './support.js';
+import { journalEntries, printedCommand, readJsonLinesFile, runCli, runPrinted, startCli, startPrinted } from './support.js';
 
 const open: Fixture[] = [];
 afterEach(async () => {
@@ -98,6 +98,43 @@ describe('printed commands work when pasted', () => {
     const store = new FileStore(f.out);
     const entry = await store.get({ key: 'r/0', variant: 'small', format: 'png' });
     expect(await decode(entry!.body)).toMatchObject({ format: 'png', width: 48, height: 48 });
+  });
+
+  it('an interrupted retry of the fallbacks keeps its manifest: the printed --resume finishes it, and no hashes are overwritten', async () => {
+    const f = await fixture({ count: 30, route: () => ({ kind: 'status', status: 404 }) });
+    open.push(f);
+    const first = await runCli(['rebuild', f.manifest, ...f.args, '--hashes', 'hashes.jsonl'], { cwd: f.dir });
+    expect(first.code, first.stderr).toBe(0);
+    const retry = printedCommand(first.stdout, 'retry the fallbacks once their sources are back:')!;
+    const report = join(f.out, '.rethumb', 'fallbacks.jsonl');
+    expect(retry).toContain(report);
+    // The retry's hashes go beside the job's file, never over it.
+    expect(retry).toContain('--hashes hashes.retry.jsonl');
+    const listed = await readFile(report, 'utf8');
+    expect(listed.trim().split('\n')).toHaveLength(30);
+
+    // The sources come back, slowly; the user pastes the retry, then presses Ctrl-C part-way.
+    for (const r of f.records) f.origin.route(r.path, { kind: 'image', body: f.photo, contentType: 'image/jpeg', delayMs: 100 });
+    f.origin.resetCounts();
+    const run = startPrinted(`${retry} --concurrency 2`, { cwd: f.dir });
+    expect(await until(() => f.origin.hits() >= 6, 15_000)).toBe(true);
+    run.child.kill('SIGINT');
+    const stopped = await run.done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    // The report it reads is untouched; its own went beside it.
+    expect(await readFile(report, 'utf8')).toBe(listed);
+    expect((await stat(join(f.out, '.rethumb', 'fallbacks.retry.jsonl'))).isFile()).toBe(true);
+
+    const resume = printedCommand(stopped.stdout, 'to continue, run:')!;
+    const resumed = await runPrinted(resume, { cwd: f.dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^rethumb rebuild: 30 records/m);
+    expect(resumed.stdout).toMatch(/regenerated 30, stored 0, mirror 0, derived 0, placeholder 0/);
+    const store = new FileStore(f.out);
+    for (const r of f.records) expect(await store.head({ key: r.key, variant: 'small', format: 'webp' }), r.key).toBeDefined();
+    // The first job's hashes file is as that job left it (no record rendered: empty).
+    expect((await stat(join(f.dir, 'hashes.jsonl'))).size).toBe(0);
+    expect(await readJsonLinesFile(join(f.dir, 'hashes.retry.jsonl'))).toHaveLength(30);
   });
 
   it('offers no --resume for a manifest read from stdin (it cannot be resumed), and says so', async () => {

@@ -56,19 +56,28 @@ export function startCli(args: readonly string[], options: CliOptions = {}): { c
 
 /** Run a command line the CLI printed, exactly as printed, in a POSIX shell. */
 export function runPrinted(command: string, options: { cwd: string; timeoutMs?: number }): Promise<CliRun> {
-  const child = spawn('sh', ['-c', command], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startPrinted(command, options).done;
+}
+
+/**
+ * Start a printed command line exactly as printed, in a POSIX shell that `exec`s it, so a signal
+ * sent to `child` reaches rethumb as a user's Ctrl-C would.
+ */
+export function startPrinted(command: string, options: { cwd: string; timeoutMs?: number }): { child: ChildProcess; done: Promise<CliRun> } {
+  const child = spawn('sh', ['-c', `exec ${command}`], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 25_000);
-  return new Promise<CliRun>((resolve, reject) => {
+  const done = new Promise<CliRun>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
   });
+  return { child, done };
 }
 
 /** The command printed on the line after `heading` (indented), e.g. after "to continue, run:". */
