@@ -75,8 +75,8 @@ export function advise(context: AdviceContext): Advice[] {
           advice.push({
             reason,
             message:
-              `${n} ${were} not fetched: they failed in an earlier run, and the failure memory ` +
-              `(DIR/.rethumb/failures.jsonl) re-checks them only after 1h, 4h, 16h … To try them now:`,
+              `${n} ${were} not fetched: ${r.count === 1 ? 'it' : 'they'} failed in an earlier run, and the failure memory ` +
+              `(DIR/.rethumb/failures.jsonl) re-checks ${r.count === 1 ? 'it' : 'them'} only after 1h, 4h, 16h … To try ${r.count === 1 ? 'it' : 'them'} now:`,
             command: context.rerun([{ name: 'retry-failed', value: undefined }]),
           });
         }

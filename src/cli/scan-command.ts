@@ -2,8 +2,9 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { countRecords } from '../batch/count-records.js';
+import { readJournalHeader } from '../batch/journal.js';
 import { formatOfPath } from '../batch/read-manifest.js';
 import { scanManifest, type ScanRecordResult, type ScanReport, type ScanStatus } from '../batch/scan.js';
 import { scanListLine } from '../batch/scan-list.js';
@@ -15,6 +16,7 @@ import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
 import { problemReporter, warnIfEmpty } from './report-problem.js';
 import { commandLine } from './command-line.js';
 import { createScanProgress } from './scan-progress.js';
+import { optionWords, readRecordedSettings } from './job-settings.js';
 
 export async function scanCommand(args: ScanArgs, io: CliIO, signals: CliSignals): Promise<number> {
   // Option values first (no I/O), then the paths.
@@ -73,16 +75,26 @@ export async function scanCommand(args: ScanArgs, io: CliIO, signals: CliSignals
       await finished(list as WriteStream);
     }
   }
-  const summary = { command: 'scan', manifest: args.manifest, out: resolve(args.out), ...report, durationMs: Math.round(report.durationMs), recordsPerSecond: Math.round(report.recordsPerSecond) };
+  const c = report.counts;
+  const repair = args.list && args.list !== '-' && c.missing + c.damaged + c.degraded > 0 ? await repairCommand(args, c.degraded > 0) : undefined;
+  const summary = {
+    command: 'scan',
+    manifest: args.manifest,
+    out: resolve(args.out),
+    ...report,
+    durationMs: Math.round(report.durationMs),
+    recordsPerSecond: Math.round(report.recordsPerSecond),
+    ...(repair ? { repairCommand: repair } : {}),
+  };
   warnIfEmpty(args, io, report.total, report.malformedLines);
   // With `--list -` stdout is the list: the summary goes to stderr so the list stays a manifest.
   const out = args.list === '-' ? io.stderr : io.stdout;
   if (args.json) out.write(`${JSON.stringify(summary)}\n`);
-  else if (!args.quiet) out.write(humanSummary(report, args));
+  else if (!args.quiet) out.write(humanSummary(report, args, repair));
   return 0;
 }
 
-function humanSummary(report: ScanReport, args: ScanArgs): string {
+function humanSummary(report: ScanReport, args: ScanArgs, repair: string | undefined): string {
   const c = report.counts;
   const checked = report.decoded ? ', read, checked and decoded' : report.verified ? ', read and checked' : '';
   const lines = [
@@ -98,18 +110,28 @@ function humanSummary(report: ScanReport, args: ScanArgs): string {
   if (report.malformedLines > 0) lines.push(`  malformed manifest lines skipped: ${formatCount(report.malformedLines)}`);
   if (args.list && args.list !== '-') {
     lines.push(`  list: ${args.list}`);
-    if (c.missing + c.damaged + c.degraded > 0) lines.push(`  repair: ${repairCommand(args, c.degraded > 0)}`);
+    if (repair) lines.push(`  repair: ${repair}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
-/** The rebuild of the list with the scan's own output settings, ready to paste. */
-function repairCommand(args: ScanArgs, retryDegraded: boolean): string {
+/**
+ * How the store's last rebuild reached its sources, as recorded in its journal: a repair must
+ * fetch the way it did (a source behind `--allow-host` is refused without it), and scan, which
+ * fetches nothing, has no such flags of its own.
+ */
+const SOURCE_SETTINGS: ReadonlySet<string> = new Set(['allow-host', 'allow-private-networks', 'allow-svg', 'max-bytes', 'max-pixels', 'per-host', 'concurrency']);
+
+/** The rebuild of the list with the scan's own output settings and the store's last job's source settings, ready to paste. */
+async function repairCommand(args: ScanArgs, retryDegraded: boolean): Promise<string> {
   const { variants, format, quality } = args.regenerator;
   const words = ['rebuild', args.list!, '--out', args.out];
   for (const [name, spec] of Object.entries(variants)) words.push('--variant', `${name}=${spec.width ?? ''}x${spec.height ?? ''}${spec.fit ? `:${spec.fit}` : ''}`);
   if (format !== undefined) words.push('--format', format);
   if (quality !== undefined) words.push('--quality', String(quality));
   if (retryDegraded) words.push('--retry-degraded');
+  const header = await readJournalHeader(join(args.out, '.rethumb', 'journal.jsonl')).catch(() => undefined);
+  const recorded = readRecordedSettings(header?.settings) ?? [];
+  words.push(...optionWords(recorded.filter((o) => SOURCE_SETTINGS.has(o.name))));
   return commandLine(words);
 }
