@@ -111,6 +111,8 @@ function humanSummary(report: ScanReport, args: ScanArgs, repair: string | undef
   if (args.list && args.list !== '-') {
     lines.push(`  list: ${args.list}`);
     if (repair) lines.push(`  repair: ${repair}`);
+  } else if (c.missing + c.damaged + c.degraded > 0) {
+    lines.push('  to repair them: add --list FILE; the scan then prints the rebuild to run');
   }
   return `${lines.join('\n')}\n`;
 }

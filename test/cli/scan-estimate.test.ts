@@ -33,6 +33,7 @@ describe('rethumb scan', () => {
     expect(f.origin.hits()).toBe(5);
     const after = await runCli(['scan', f.manifest, '--out', f.out, '--variant', 'small=48x48:cover', '--variant', 'large=120x']);
     expect(after.stdout).toContain('present 10, missing 0');
+    expect(after.stdout).not.toContain('to repair them');
   });
 
   it('writes the list to stdout with --list - (summary on stderr)', async () => {

@@ -36,6 +36,11 @@ describe('rethumb scan --verify', () => {
     // Without --verify a scan only asks whether the files exist.
     const quick = await runCli(['scan', f.manifest, ...scanArgs(f), '--json']);
     expect(JSON.parse(quick.stdout.trim())).toMatchObject({ counts: { present: 8, damaged: 0 }, verified: false });
+    // Without --list the summary says how to get the repair command.
+    const unlisted = await runCli(['scan', f.manifest, ...scanArgs(f), '--verify']);
+    expect(unlisted.stdout).toContain('damaged 3');
+    expect(unlisted.stdout).toContain('to repair them: add --list FILE');
+    expect(unlisted.stdout).not.toContain('repair: ');
 
     const list = join(f.dir, 'damaged.jsonl');
     const run = await runCli(['scan', f.manifest, ...scanArgs(f), '--verify', '--list', list]);
