@@ -6,6 +6,7 @@
  * Every failure is a `RethumbError` with a stable code (or the caller's abort reason).
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { finished } from 'node:stream';
 import { setImmediate as nextEventLoopTurn } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import {
@@ -142,6 +143,8 @@ async function follow(start: URL, options: FetchSourceOptions, deadlines: Deadli
         // Also passed to undici, so that its own timers (which a 1xx restarts) use the same limits.
         headersTimeout: options.headersTimeoutMs,
         bodyTimeout: options.bodyTimeoutMs,
+        // The body is never left to fill undici's buffer (see `arrivals`): no pause before it is read.
+        highWaterMark: options.maxBytes,
       });
     } catch (error) {
       throw translate(error, current.href, options, deadlines);
@@ -272,9 +275,9 @@ async function readBody(
   options: FetchSourceOptions,
 ): Promise<Buffer> {
   const { maxBytes, inspect } = options;
-  const raw = body as AsyncIterable<Buffer>;
+  const raw = arrivals(body, url, maxBytes);
   const decodedFrom = codings.length === 0 ? undefined : codings.join(', ');
-  const chunks = decodedFrom === undefined ? raw : decodeContent(countBytes(raw, url, maxBytes), codings, url);
+  const chunks = decodedFrom === undefined ? raw : decodeContent(raw, codings, url);
   const buffer = new BodyBuffer({ expected, maxBytes, onCapacity: options.onBodyBytes });
   let inspected = inspect === undefined;
   for await (const chunk of chunks) {
@@ -290,13 +293,58 @@ async function readBody(
   return buffer.bytes();
 }
 
-/** Passes `chunks` through, refusing more than `maxBytes` of them (the bytes as sent, before decoding). */
-async function* countBytes(chunks: AsyncIterable<Buffer>, url: string, maxBytes: number): AsyncGenerator<Buffer> {
+/**
+ * The body's chunks as they arrive (the bytes as sent), refusing more than `maxBytes` of them.
+ *
+ * Read in flowing mode and queued here rather than pulled: undici pauses its HTTP/1 parser while
+ * a body's buffer is full, and when the origin closes the connection at that moment (`Connection:
+ * close` right after the last byte) undici throws an AssertionError (`assert(!this.paused)`,
+ * nodejs/undici#5360, fixed only in undici 8, which needs Node 22) from the socket's 'end'
+ * handler, where nobody can catch it: the process died. A body read slower than it arrives
+ * (decoding on zlib's thread pool, a slow `inspect()`) did that for most gzip bodies served with
+ * `Connection: close`. Chunks wait here instead, counted as they arrive, so at most `maxBytes`
+ * wait before the body is refused.
+ */
+async function* arrivals(body: Dispatcher.ResponseData['body'], url: string, maxBytes: number): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
   let size = 0;
-  for await (const chunk of chunks) {
+  let done = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  const onData = (chunk: Buffer): void => {
+    if (failure !== undefined) return;
     size += chunk.length;
-    if (size > maxBytes) throw new TooLargeError(url, maxBytes, size, false);
-    yield chunk;
+    if (size > maxBytes) {
+      failure = new TooLargeError(url, maxBytes, size, false);
+      queue.length = 0;
+      body.destroy();
+    } else {
+      queue.push(chunk);
+    }
+    notify();
+  };
+  body.on('data', onData);
+  const stopWatching = finished(body, (error) => {
+    done = true;
+    if (error) failure ??= error;
+    notify();
+  });
+  try {
+    for (;;) {
+      if (failure !== undefined) throw failure;
+      const chunk = queue.shift();
+      if (chunk !== undefined) yield chunk;
+      else if (done) return;
+      else await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    body.off('data', onData);
+    stopWatching();
   }
 }
 
