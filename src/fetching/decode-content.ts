@@ -108,12 +108,22 @@ function isZlibHeader(head: Buffer): boolean {
   return (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && ((cmf << 8) | flg) % 31 === 0;
 }
 
+/**
+ * `head`, then the rest of `rest`; `onError` is told when `rest` itself fails. Only the read is
+ * watched: when the decoder fails, the stream fed by this generator throws the decoder's error
+ * into it at its `yield`, and that is corruption, not a failure of the source.
+ */
 async function* prepend(head: Buffer, rest: AsyncIterator<Buffer>, onError: () => void): AsyncGenerator<Buffer> {
   yield head;
-  try {
-    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
-  } catch (error) {
-    onError();
-    throw error;
+  for (;;) {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await rest.next();
+    } catch (error) {
+      onError();
+      throw error;
+    }
+    if (next.done) return;
+    yield next.value;
   }
 }

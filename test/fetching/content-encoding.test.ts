@@ -134,6 +134,14 @@ describe('fetchSource: Content-Encoding failures', () => {
     expect(error.coding).toBe('gzip');
   });
 
+  it.each(['gzip', 'deflate', 'br'])('a large plain body labelled %s, arriving in many chunks → RETHUMB_CORRUPT_ENCODING, not a connection failure', async (encoding) => {
+    // The decoder fails while more of the body is on its way: that is still the body's fault.
+    const chunks = Array.from({ length: 16 }, (_, i) => (i === 0 ? jpeg : Buffer.alloc(64 * 1024, i)));
+    const error = await rejectionOf(fetchSource(serveChunked(`/enc/lie-large-${encoding}.jpg`, chunks, encoding), fetchOptions(dispatcher)));
+    expect(error.code).toBe(ErrorCodes.CORRUPT_ENCODING);
+    expect(error.coding).toBe(encoding);
+  });
+
   it.each([
     ['gzip', () => gzipSync(jpeg)],
     ['br', () => brotliCompressSync(jpeg)],
