@@ -163,6 +163,8 @@ export class UnsupportedProtocolError extends RethumbError {
 }
 
 export class ForbiddenAddressError extends RethumbError {
+  /** The host name refused (an IP literal, or the name that resolved to `address`). */
+  readonly host: string;
   readonly address: string;
   /** The ipaddr.js range name, e.g. `loopback`, `private`, `linkLocal`, `carrierGradeNat`. */
   readonly range: string;
@@ -173,6 +175,7 @@ export class ForbiddenAddressError extends RethumbError {
         ' (allow it with `allowHosts` or `allowPrivateNetworks`)',
       { url },
     );
+    this.host = host;
     this.address = address;
     this.range = range;
   }

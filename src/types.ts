@@ -84,6 +84,11 @@ export interface SourceFailure {
    * policy's `RETHUMB_FORBIDDEN_ADDRESS`) are never remembered as the source's.
    */
   refusedBy?: string;
+  /**
+   * For `RETHUMB_FORBIDDEN_ADDRESS`: the `host[:port]` the address policy refused, which is not
+   * `source`'s when a redirect led there. What `allowHosts` (`--allow-host`) would have to name.
+   */
+  refusedHost?: string;
   /** For `RETHUMB_TIMEOUT`: which deadline passed (`connect`, `headers`, `body` or `total`). */
   phase?: TimeoutPhase;
   /** For `RETHUMB_TIMEOUT`, that deadline's limit, in ms; for `RETHUMB_DEADLINE`, the `deadlineMs` that passed. */

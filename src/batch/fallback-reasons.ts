@@ -26,6 +26,7 @@ export interface ReasonFailure {
   source: string;
   code: ErrorCode;
   refusedBy?: string | undefined;
+  refusedHost?: string | undefined;
 }
 
 /** Hosts named per reason. */
@@ -45,7 +46,8 @@ export class FallbackReasons {
     tally.count += 1;
     // The failure the reason names (a held record's reason names none: its first failure is the original).
     const failure = failures?.find((f) => f.code === reason) ?? failures?.[0];
-    const host = failure ? hostOf(failure.source) : undefined;
+    // The address policy's refusal names the host it refused (a redirect's target), which --allow-host needs.
+    const host = failure ? (failure.refusedHost ?? hostOf(failure.source)) : undefined;
     if (host !== undefined) {
       if (host in tally.hosts) tally.hosts[host]! += 1;
       else if (Object.keys(tally.hosts).length < MAX_HOSTS) tally.hosts[host] = 1;

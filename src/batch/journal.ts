@@ -51,6 +51,8 @@ export interface JournalFailure {
   message?: string;
   /** The option that refused the source, for a refusal by configuration (see `SourceFailure`). */
   refusedBy?: string;
+  /** The host the address policy refused (see `SourceFailure`). */
+  refusedHost?: string;
 }
 
 /** One finished record, as a journal line. */
@@ -155,6 +157,7 @@ export class Journal {
         code: f.code,
         ...(f.status === undefined ? {} : { status: f.status }),
         ...(f.refusedBy === undefined ? {} : { refusedBy: f.refusedBy }),
+        ...(f.refusedHost === undefined ? {} : { refusedHost: f.refusedHost }),
         message: f.message.length > MAX_MESSAGE ? `${f.message.slice(0, MAX_MESSAGE - 3)}...` : f.message,
       }));
     }

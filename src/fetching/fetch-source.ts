@@ -11,6 +11,7 @@ import { setImmediate as nextEventLoopTurn } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import {
   ConnectionError,
+  ForbiddenAddressError,
   HttpStatusError,
   InvalidUrlError,
   RedirectLoopError,
@@ -366,6 +367,8 @@ function translate(error: unknown, url: string, options: FetchSourceOptions, dea
   // The caller's own abort is not a failure of the source: hand back exactly what they aborted with.
   if (options.signal?.aborted) return options.signal.reason;
   if (deadlines.expired) return deadlines.expired;
+  // The connector knows the host, not the URL: name the hop refused (a redirect's target is not the source).
+  if (error instanceof ForbiddenAddressError && error.url === undefined) return new ForbiddenAddressError(error.host, error.address, error.range, url);
   if (error instanceof RethumbError) return error;
   const phase = UNDICI_TIMEOUTS.get((error as { code?: unknown } | null)?.code);
   if (phase !== undefined) {

@@ -7,7 +7,7 @@
  * reports), so the message is kept as a bounded copy that shares nothing with the URL or the
  * headers it quotes.
  */
-import { type ErrorCode, HttpStatusError, RethumbError, TimeoutError, UnsupportedFormatError } from '../errors.js';
+import { type ErrorCode, ForbiddenAddressError, HttpStatusError, RethumbError, TimeoutError, UnsupportedFormatError } from '../errors.js';
 import { boundedString } from '../detach-string.js';
 import type { SourceFailure } from '../types.js';
 
@@ -19,6 +19,10 @@ export function toSourceFailure(source: string, error: unknown, fallbackCode: Er
     const failure: SourceFailure = { source, code: error.code, message: boundedString(error.message, MAX_FAILURE_MESSAGE) };
     if (error instanceof HttpStatusError) failure.status = error.status;
     if (error instanceof UnsupportedFormatError && error.refusedBy !== undefined) failure.refusedBy = error.refusedBy;
+    if (error instanceof ForbiddenAddressError && error.url !== undefined) {
+      const host = hostOf(error.url);
+      if (host !== undefined) failure.refusedHost = host;
+    }
     if (error instanceof TimeoutError) {
       failure.phase = error.phase;
       failure.timeoutMs = error.timeoutMs;
@@ -26,4 +30,13 @@ export function toSourceFailure(source: string, error: unknown, fallbackCode: Er
     return failure;
   }
   return { source, code: fallbackCode, message: boundedString(error instanceof Error ? error.message : String(error), MAX_FAILURE_MESSAGE) };
+}
+
+/** `host[:port]` of `url` as a new string (kept in failures that outlive the URL), or undefined. */
+function hostOf(url: string): string | undefined {
+  try {
+    return boundedString(new URL(url).host, MAX_FAILURE_MESSAGE) || undefined;
+  } catch {
+    return undefined;
+  }
 }

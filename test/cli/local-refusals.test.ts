@@ -3,6 +3,8 @@
  * without --allow-svg) is not the source's failure: never in the failure memory, never "on
  * hold" at the next run — the run with the right flags fetches every record at once.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,6 +41,24 @@ describe('refusals by our own configuration are not remembered', () => {
     expect(await remembered(f)).toEqual(['r/5']);
     const again = JSON.parse((await runCli(['rebuild', f.manifest, ...f.args, '--json'])).stdout);
     expect(again).toMatchObject({ onHold: 1, fallbackReasons: { [ErrorCodes.RECENTLY_FAILED]: { count: 1 } } });
+  });
+
+  it('a redirect to a refused host: the advice names that host, and its printed command renders the record', async () => {
+    // The record's own host is allowed; it redirects to another loopback address, which is not.
+    let photo: Buffer = Buffer.alloc(0);
+    const target = createServer((_req, res) => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(photo));
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.2', resolve));
+    const refusedHost = `127.0.0.2:${(target.address() as AddressInfo).port}`;
+    const f = await fixture({ count: 2, route: (i, image) => (i === 0 ? { kind: 'redirect', location: `http://${refusedHost}/a.jpg` } : image) });
+    open.push(f, { close: () => new Promise<void>((resolve) => target.close(() => resolve())) } as Fixture);
+    photo = f.photo;
+    const refused = await runCli(['rebuild', f.manifest, ...f.args]);
+    expect(refused.stdout).toMatch(new RegExp(`^ +1 {2}RETHUMB_FORBIDDEN_ADDRESS: .*; ${refusedHost.replaceAll('.', '\\.')}$`, 'm'));
+    const command = printedCommand(refused.stdout, `If you trust ${refusedHost}, run again with --allow-host:`);
+    expect(command).toContain(`--allow-host ${refusedHost}`);
+    const accepted = await runPrinted(command!, { cwd: f.dir });
+    expect(accepted.code).toBe(0);
+    expect(accepted.stdout).toMatch(/regenerated 1, stored 1, mirror 0, derived 0, placeholder 0/);
   });
 
   it('an SVG refused without --allow-svg is not remembered; the printed command with --allow-svg renders it', async () => {
