@@ -236,10 +236,13 @@ export class TooLargeError extends RethumbError {
 export class UnsupportedEncodingError extends RethumbError {
   /** The coding that cannot be decoded, lower-cased (e.g. `compress`). */
   readonly coding: string;
-  constructor(url: string, coding: string) {
+  /** When set, `coding` is decodable but stacked over `stacked` codings, more than `maxStacked`. */
+  constructor(url: string, coding: string, stacked?: { count: number; max: number }) {
     super(
       ErrorCodes.UNSUPPORTED_ENCODING,
-      `${truncateUrl(url)}: Content-Encoding ${describe(coding)} cannot be decoded (gzip, x-gzip, deflate, br and identity can)`,
+      stacked === undefined
+        ? `${truncateUrl(url)}: Content-Encoding ${describe(coding)} cannot be decoded (gzip, x-gzip, deflate, br and identity can)`
+        : `${truncateUrl(url)}: Content-Encoding stacks ${stacked.count} codings, more than the ${stacked.max} rethumb decodes`,
       { url },
     );
     this.coding = boundedString(coding, 80);

@@ -16,9 +16,16 @@ export type ContentCoding = 'gzip' | 'deflate' | 'br' | 'zstd';
 const createZstdDecompress = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress;
 
 /**
+ * Most codings stacked on one body that are decoded, as curl allows (CVE-2022-32206): real
+ * servers send one, a misconfigured proxy two. Each is a decoder with its own buffers and a stage
+ * of generators; thousands of them overflowed the stack.
+ */
+export const MAX_STACKED_CODINGS = 5;
+
+/**
  * The codings to undo, in the order they were applied (`gzip, br` means gzip first, then br: so
- * br is undone first). `identity` and empty items are dropped; an unknown coding throws
- * `UnsupportedEncodingError` before any byte is read. `value` is the header as received (one
+ * br is undone first). `identity` and empty items are dropped; an unknown coding, or more than
+ * MAX_STACKED_CODINGS, throws `UnsupportedEncodingError` before any byte is read. `value` is the header as received (one
  * string, or one per header line, which together form one list).
  */
 export function contentCodings(value: string | readonly string[] | undefined, url: string): ContentCoding[] {
@@ -31,8 +38,14 @@ export function contentCodings(value: string | readonly string[] | undefined, ur
     else if (name === 'deflate' || name === 'br') codings.push(name);
     else if (name === 'zstd' && createZstdDecompress !== undefined) codings.push('zstd');
     else throw new UnsupportedEncodingError(url, name);
+    if (codings.length > MAX_STACKED_CODINGS) throw new UnsupportedEncodingError(url, name, { count: countCodings(value), max: MAX_STACKED_CODINGS });
   }
   return codings;
+}
+
+/** Codings named in a `Content-Encoding` value, `identity` included (for the refusal's message). */
+function countCodings(value: string | readonly string[]): number {
+  return (typeof value === 'string' ? [value] : value).join(',').split(',').filter((item) => item.trim() !== '').length;
 }
 
 /**

@@ -128,6 +128,22 @@ describe('fetchSource: Content-Encoding failures', () => {
     expect(await eventually(() => origin.inFlight === 0)).toBe(true);
   });
 
+  it('more than 5 stacked codings → RETHUMB_UNSUPPORTED_ENCODING before the body is read (as curl, CVE-2022-32206)', async () => {
+    // Each coding is a decoder and a stage of generators: 2 000 of them overflowed the stack
+    // (reported as a connection failure), and their buffers add up.
+    let body = jpeg;
+    for (let i = 0; i < 6; i += 1) body = gzipSync(body, { level: 1 });
+    const error = await rejectionOf(fetchSource(serveEncoded('/enc/stacked-6.jpg', body, Array(6).fill('gzip').join(', ')), fetchOptions(dispatcher)));
+    expect(error.code).toBe(ErrorCodes.UNSUPPORTED_ENCODING);
+    expect(error.message).toContain('6 codings');
+    const many = await rejectionOf(fetchSource(serveEncoded('/enc/stacked-2000.jpg', body, Array(2000).fill('br').join(',')), fetchOptions(dispatcher)));
+    expect(many.code).toBe(ErrorCodes.UNSUPPORTED_ENCODING);
+    let five = jpeg;
+    for (let i = 0; i < 5; i += 1) five = gzipSync(five, { level: 1 });
+    const fetched = await fetchSource(serveEncoded('/enc/stacked-5.jpg', five, Array(5).fill('gzip').join(', ')), fetchOptions(dispatcher));
+    expect(fetched.body.equals(jpeg)).toBe(true);
+  });
+
   it('bytes that are not what the coding says → RETHUMB_CORRUPT_ENCODING, not "not an image"', async () => {
     const error = await rejectionOf(fetchSource(serveEncoded('/enc/lie.jpg', jpeg, 'gzip'), fetchOptions(dispatcher)));
     expect(error.code).toBe(ErrorCodes.CORRUPT_ENCODING);
