@@ -12,7 +12,7 @@
 import { mkdir, open, truncate } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { JournalError, type ErrorCode } from '../errors.js';
+import { JournalError, type ErrorCode, type TimeoutPhase } from '../errors.js';
 import type { FailureClass } from '../failure-class.js';
 import type { RecordOutcome, RecordResult } from '../regenerator/rebuild-types.js';
 import type { ThumbRecord } from '../types.js';
@@ -53,6 +53,9 @@ export interface JournalFailure {
   refusedBy?: string;
   /** The host the address policy refused (see `SourceFailure`). */
   refusedHost?: string;
+  /** For `RETHUMB_TIMEOUT`: the deadline that passed and its limit (see `SourceFailure`). */
+  phase?: TimeoutPhase;
+  timeoutMs?: number;
 }
 
 /** One finished record, as a journal line. */
@@ -158,6 +161,8 @@ export class Journal {
         ...(f.status === undefined ? {} : { status: f.status }),
         ...(f.refusedBy === undefined ? {} : { refusedBy: f.refusedBy }),
         ...(f.refusedHost === undefined ? {} : { refusedHost: f.refusedHost }),
+        ...(f.phase === undefined ? {} : { phase: f.phase }),
+        ...(f.timeoutMs === undefined ? {} : { timeoutMs: f.timeoutMs }),
         message: f.message.length > MAX_MESSAGE ? `${f.message.slice(0, MAX_MESSAGE - 3)}...` : f.message,
       }));
     }

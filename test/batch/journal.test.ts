@@ -111,6 +111,27 @@ describe('Journal', () => {
       fallback: { outcome: 'placeholder', reason: ErrorCodes.HTTP_STATUS, class: 'permanent', line: 2, failedAt: '2025-01-01T00:00:00.000Z' },
     });
   });
+
+  it("keeps in the fallback report what each failure names: a timeout's phase and limit, the host the address policy refused", async () => {
+    const path = join(dir, 'journal.jsonl');
+    const journal = await Journal.create(path, await job());
+    journal.add(0, 1, {
+      ...fell('t'),
+      reason: ErrorCodes.TIMEOUT,
+      failures: [
+        { source: 'http://x/t', code: ErrorCodes.TIMEOUT, phase: 'headers', timeoutMs: 2000, message: 'http://x/t: headers deadline of 2000 ms passed' },
+        { source: 'http://x/m', code: ErrorCodes.FORBIDDEN_ADDRESS, refusedHost: '10.0.0.7:8123', message: 'Refused to connect to 10.0.0.7' },
+      ],
+    }, 'transient', 1);
+    await journal.close();
+    const out = join(dir, 'fallbacks.jsonl');
+    expect(await writeFallbackReport(path, out)).toBe(1);
+    const { fallback } = JSON.parse((await readFile(out, 'utf8')).trimEnd());
+    expect(fallback.failures).toEqual([
+      expect.objectContaining({ code: ErrorCodes.TIMEOUT, phase: 'headers', timeoutMs: 2000 }),
+      expect.objectContaining({ code: ErrorCodes.FORBIDDEN_ADDRESS, refusedHost: '10.0.0.7:8123' }),
+    ]);
+  });
 });
 
 describe('AppendLog', () => {
