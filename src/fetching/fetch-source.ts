@@ -65,9 +65,10 @@ export interface FetchSourceOptions {
   /**
    * Called once with the first bytes (up to SNIFF_BYTES = 4100; fewer if the body is shorter; an
    * empty Buffer for an empty body) BEFORE the rest is read into the body (bytes arriving
-   * meanwhile wait, counted against `maxBytes`). For a compressed body these are the decoded bytes. `head` is a view of the body being read: copy it to keep it. If it
-   * throws/rejects, the download stops, the connection is dropped, and that error propagates
-   * unchanged. Used to refuse HTML error pages early.
+   * meanwhile wait, counted against `maxBytes`). For a compressed body these are the decoded
+   * bytes. `head` is a view of the body being read: copy it to keep it. If it throws/rejects,
+   * the download stops, the connection is dropped, and that error propagates unchanged. Used to
+   * refuse HTML error pages early.
    */
   inspect?: (head: Buffer, response: { url: string; contentType: string | undefined }) => void | Promise<void>;
   /**
