@@ -35,7 +35,23 @@ export interface Regeneration {
    * the others were rendered and stored), by variant name. They fall back like missing ones.
    */
   variantFailures: ReadonlyMap<string, SourceFailure>;
+  /** What the store took of `thumbnails` (a full disk, a read-only mount or a directory in the way refuses writes). */
+  writes: ThumbnailWrites;
 }
+
+/** What `writeThumbnails` managed to store. */
+export interface ThumbnailWrites {
+  /** Variants written. */
+  written: number;
+  /** Bytes of the variants written. */
+  bytesWritten: number;
+  /** Variants the store refused (each also reported as a `storeError`). */
+  refused: number;
+  /** The first refusal's message, when there was one. */
+  refusal?: string;
+}
+
+const NO_WRITES: ThumbnailWrites = Object.freeze({ written: 0, bytesWritten: 0, refused: 0 });
 
 export interface RegenerateOptions {
   /** Fetch sources the negative cache remembers as failed (a rebuild that retries everything). */
@@ -92,10 +108,10 @@ export async function regenerateRecord(
         ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }),
       });
     }
-    await writeThumbnails(ctx, record.key, thumbnails, false);
-    return { outcome, thumbnails, failures, reason, bytesDownloaded, variantFailures, ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }) };
+    const writes = await writeThumbnails(ctx, record.key, thumbnails, false);
+    return { outcome, thumbnails, failures, reason, bytesDownloaded, variantFailures, writes, ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }) };
   }
-  return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0, variantFailures: new Map() };
+  return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0, variantFailures: new Map(), writes: NO_WRITES };
 }
 
 /** Download (download stage), sniff while streaming, check the header, decode once and render every variant (render stage). */
@@ -219,22 +235,25 @@ export async function writeThumbnails(
   key: string,
   thumbnails: ReadonlyMap<string, Thumbnail>,
   degraded: boolean,
-): Promise<number> {
+): Promise<ThumbnailWrites> {
   const { store, format } = ctx.options;
-  let written = 0;
+  const writes: ThumbnailWrites = { written: 0, bytesWritten: 0, refused: 0 };
   await Promise.all(
     [...thumbnails.values()].map(async (thumb) => {
       try {
         await store.put({ key, variant: thumb.variant, format }, { body: thumb.body, degraded });
         ctx.counters.bytesWritten += thumb.body.length;
-        written += 1;
+        writes.written += 1;
+        writes.bytesWritten += thumb.body.length;
       } catch (error) {
         ctx.counters.storeErrors += 1;
+        writes.refused += 1;
+        writes.refusal ??= error instanceof Error ? error.message : String(error);
         ctx.emit('storeError', { key, variant: thumb.variant, operation: 'put', error });
       }
     }),
   );
-  return written;
+  return writes;
 }
 
 /** The URL's `host:port`, or '' when it has none that could be fetched (fetchSource then says why). */
