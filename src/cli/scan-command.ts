@@ -105,7 +105,8 @@ function humanSummary(report: ScanReport, args: ScanArgs, repair: string | undef
       (report.verified ? `, damaged: ${formatCount(report.variantsDamaged)}` : ''),
   ];
   if (report.variantsUnsealed > 0) {
-    lines.push(`  written before checksums: ${formatCount(report.variantsUnsealed)} files (checked by structure only; --decode checks them fully)`);
+    const how = report.decoded ? 'no checksum to check: decoded in full' : 'checked by structure only; --decode checks them fully';
+    lines.push(`  written before checksums: ${formatCount(report.variantsUnsealed)} files (${how})`);
   }
   if (report.malformedLines > 0) lines.push(`  malformed manifest lines skipped: ${formatCount(report.malformedLines)}`);
   if (args.list && args.list !== '-') {

@@ -5,6 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { damage } from '../helpers/damage.js';
 import { fixture, type Fixture } from './fixture.js';
@@ -24,6 +25,19 @@ async function damageFile(file: string, how: Parameters<typeof damage>[0]): Prom
 const scanArgs = (f: Fixture) => f.args.filter((a, i, all) => a !== '--allow-host' && all[i - 1] !== '--allow-host');
 
 describe('rethumb scan --verify', () => {
+  it('says how the files written before checksums were checked: by structure, or decoded with --decode', async () => {
+    const f = await fixture({ count: 2 });
+    open.push(f);
+    expect((await runCli(['rebuild', f.manifest, ...f.args, '--quiet'])).code).toBe(0);
+    // Re-encoded without a seal, as rethumb wrote entries before checksums existed.
+    const file = join(f.out, 'r/0/small.webp');
+    await writeFile(file, await sharp(await readFile(file)).webp().toBuffer());
+    const quick = await runCli(['scan', f.manifest, ...scanArgs(f), '--verify']);
+    expect(quick.stdout).toContain('written before checksums: 1 files (checked by structure only; --decode checks them fully)');
+    const full = await runCli(['scan', f.manifest, ...scanArgs(f), '--decode']);
+    expect(full.stdout).toContain('written before checksums: 1 files (no checksum to check: decoded in full)');
+  });
+
   it('lists files damaged on disk, and the printed repair command refetches exactly those', async () => {
     const f = await fixture({ count: 8 });
     open.push(f);
