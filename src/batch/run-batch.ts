@@ -312,7 +312,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
   if (failure === undefined && refused.records > 0) {
     failure = new StoreError(
       `The store refused to write the thumbnails of ${refused.records} record(s) (${refused.message}); the job stopped and they are not marked done: ` +
-        'fix the store (free space, permissions, whatever is in the way), then resume the job (`--resume`) to redo them',
+        'fix the store (free space, permissions, whatever is in the way), then resume the job to redo them',
     );
   }
   if (failure !== undefined) throw failure;

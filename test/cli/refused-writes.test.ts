@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/storage/file-store.js';
 import { fixture, type Fixture } from './fixture.js';
-import { journalEntries, runCli } from './support.js';
+import { journalEntries, runCli, runPrinted } from './support.js';
 
 const open: Fixture[] = [];
 afterEach(async () => {
@@ -27,12 +27,14 @@ describe('rethumb rebuild on a store that refuses writes', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('The store refused to write');
     expect(run.stderr).toContain(inTheWay);
-    expect(run.stderr).toContain('--resume');
+    // The command it prints continues the job (with the settings the journal recorded).
+    const printed = run.stderr.trimEnd().split('\n').at(-1)!.trim();
+    expect(printed).toMatch(/ rebuild .+ --resume$/);
     const journaled = (await journalEntries(join(f.out, '.rethumb', 'journal.jsonl'))).map((e) => e.i);
     expect(journaled).not.toContain(1);
 
     await rm(inTheWay, { recursive: true });
-    const resumed = await runCli(['rebuild', f.manifest, ...f.args, '--resume', '--json']);
+    const resumed = await runPrinted(`${printed} --json`, { cwd: process.cwd() });
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!)).toMatchObject({ total: 3, counts: { regenerated: 3 } });
     const store = new FileStore(f.out);
