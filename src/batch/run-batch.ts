@@ -10,7 +10,7 @@
  * and fallen-back records live in the journal on disk, not in memory.
  */
 import { join } from 'node:path';
-import { ErrorCodes, type ErrorCode } from '../errors.js';
+import { ErrorCodes, StoreError, type ErrorCode } from '../errors.js';
 import { classifyFailure, type FailureClass } from '../failure-class.js';
 import type { RegeneratorOptions } from '../options.js';
 import { createRegenerator } from '../regenerator/regenerator.js';
@@ -216,6 +216,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
   const inFlight = new Map<ThumbRecord, ManifestEntry>();
   // Records a scan list marks damaged, until they finish: `rebuild()` verifies these.
   const marked = new Set<ThumbRecord>();
+  // Records whose thumbnails the store refused to write, and the first refusal.
+  const refused: { records: number; message?: string } = { records: 0 };
   const stop = options.stop;
   const hard = options.signal;
 
@@ -233,6 +235,14 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
     if (!entry) return;
     inFlight.delete(result.record);
     marked.delete(result.record);
+    if (result.unstored) {
+      // Rendered but not stored (a full disk, a read-only mount …): not done, so a resumed run
+      // redoes it; and the next records would meet the same store, so take no more of them
+      // rather than download their sources for nothing.
+      refused.records += 1;
+      refused.message ??= result.unstored.message;
+      return;
+    }
     const failureClass = failureClassOf(result);
     if (failureClass !== undefined && result.key !== '') {
       const first = result.failures?.[0];
@@ -253,7 +263,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
       },
     });
     for await (const entry of manifest) {
-      if (stop?.aborted || hard?.aborted) return;
+      if (stop?.aborted || hard?.aborted || refused.records > 0) return;
       if (done.has(entry.index)) continue;
       const held = options.retryFailed ? undefined : heldFailure(ledger, entry.record);
       if (held) {
@@ -298,6 +308,12 @@ export async function runBatch(options: BatchOptions): Promise<BatchReport> {
     await Promise.allSettled([journal.close(), ledger.save()]).then((results) => {
       for (const r of results) if (r.status === 'rejected') failure ??= r.reason;
     });
+  }
+  if (failure === undefined && refused.records > 0) {
+    failure = new StoreError(
+      `The store refused to write the thumbnails of ${refused.records} record(s) (${refused.message}); the job stopped and they are not marked done: ` +
+        'fix the store (free space, permissions, whatever is in the way), then resume the job to redo them',
+    );
   }
   if (failure !== undefined) throw failure;
   const fallbacks = await writeFallbackReport(journalPath, fallbackPath);

@@ -150,6 +150,9 @@ checksums existed: structure and header). Damaged records go to --list,
 marked so that \`rethumb rebuild LIST --out DIR\` refetches them although
 their files exist.
 
+Given none of --variant, --format and --quality, scan looks for what DIR's
+last rebuild wrote (the settings its journal recorded), not the defaults.
+
 Scan options:
   --list FILE               Write missing, degraded, damaged and invalid
                             records as JSON Lines ("-" for stdout)

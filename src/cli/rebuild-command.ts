@@ -1,6 +1,7 @@
 /** `rethumb rebuild`: `runBatch` with a progress display, a summary and a JSON report. */
 import { join, resolve } from 'node:path';
 import { countRecords } from '../batch/count-records.js';
+import { ErrorCodes, isRethumbError, StoreError } from '../errors.js';
 import { readJournalHeader } from '../batch/journal.js';
 import { formatOfPath } from '../batch/read-manifest.js';
 import { runBatch, type BatchReport } from '../batch/run-batch.js';
@@ -79,6 +80,14 @@ export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals:
           bytesWritten: p.bytesWritten,
         }),
     });
+  } catch (error) {
+    // The store refused writes (a full disk …): the journal holds what was stored, so the job
+    // continues with --resume once the store is fixed; say how, as a command to paste.
+    if (isRethumbError(error, ErrorCodes.STORE) && args.manifest !== '-') {
+      const resume = commandLine(['rebuild', args.manifest, '--out', args.out, '--resume']);
+      throw new StoreError(`${error.message}:\n    ${resume}`, error.cause ?? error);
+    }
+    throw error;
   } finally {
     display.stop();
     signals.setNotice?.(undefined);

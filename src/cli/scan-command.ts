@@ -10,7 +10,7 @@ import { scanManifest, type ScanRecordResult, type ScanReport, type ScanStatus }
 import { scanListLine } from '../batch/scan-list.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
 import { formatCount, formatDuration, formatRate, formatRecords } from './format.js';
-import type { ScanArgs } from './parse-args.js';
+import { parseInvocation, type ScanArgs } from './parse-args.js';
 import { resolveOptions } from '../options.js';
 import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
 import { problemReporter, warnIfEmpty } from './report-problem.js';
@@ -18,11 +18,12 @@ import { commandLine } from './command-line.js';
 import { createScanProgress } from './scan-progress.js';
 import { optionWords, readRecordedSettings } from './job-settings.js';
 
-export async function scanCommand(args: ScanArgs, io: CliIO, signals: CliSignals): Promise<number> {
+export async function scanCommand(given: ScanArgs, io: CliIO, signals: CliSignals): Promise<number> {
   // Option values first (no I/O), then the paths.
-  resolveOptions(args.regenerator);
-  await checkManifest(args.manifest, io);
-  await checkOutDir(args.out, false);
+  resolveOptions(given.regenerator);
+  await checkManifest(given.manifest, io);
+  await checkOutDir(given.out, false);
+  const args = await withStoreOutputSettings(given, io);
   if (args.list !== undefined) await checkOutputFile('--list', args.list);
   const list: NodeJS.WritableStream | undefined = args.list === undefined ? undefined : args.list === '-' ? io.stdout : createWriteStream(args.list);
   const variants = Object.keys(args.regenerator.variants);
@@ -105,7 +106,8 @@ function humanSummary(report: ScanReport, args: ScanArgs, repair: string | undef
       (report.verified ? `, damaged: ${formatCount(report.variantsDamaged)}` : ''),
   ];
   if (report.variantsUnsealed > 0) {
-    lines.push(`  written before checksums: ${formatCount(report.variantsUnsealed)} files (checked by structure only; --decode checks them fully)`);
+    const how = report.decoded ? 'no checksum to check: decoded in full' : 'checked by structure only; --decode checks them fully';
+    lines.push(`  written before checksums: ${formatCount(report.variantsUnsealed)} files (${how})`);
   }
   if (report.malformedLines > 0) lines.push(`  malformed manifest lines skipped: ${formatCount(report.malformedLines)}`);
   if (args.list && args.list !== '-') {
@@ -115,6 +117,26 @@ function humanSummary(report: ScanReport, args: ScanArgs, repair: string | undef
     lines.push('  to repair them: add --list FILE; the scan then prints the rebuild to run');
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** What the store's thumbnails are: the variants, their format and quality. */
+const OUTPUT_SETTINGS: ReadonlySet<string> = new Set(['variant', 'format', 'quality']);
+
+/**
+ * Given none of `--variant`, `--format` and `--quality`, a scan looks for what the store's last
+ * rebuild wrote, as its journal recorded, not for the defaults: a store built with `--format
+ * jpeg` scanned for webp would be all missing, and the printed repair would refetch every source
+ * to write webp beside it. Any of them given: the command line decides, all of them.
+ */
+async function withStoreOutputSettings(args: ScanArgs, io: CliIO): Promise<ScanArgs> {
+  if (args.given.some((o) => OUTPUT_SETTINGS.has(o.name))) return args;
+  const header = await readJournalHeader(join(args.out, '.rethumb', 'journal.jsonl')).catch(() => undefined);
+  const recorded = (readRecordedSettings(header?.settings) ?? []).filter((o) => OUTPUT_SETTINGS.has(o.name));
+  if (recorded.length === 0) return args;
+  const invocation = parseInvocation(['scan', ...optionWords([...args.given, ...recorded]), '--', args.manifest], io.isTTY);
+  if (invocation.kind !== 'scan') throw new Error('Expected the merged arguments to be a scan');
+  if (!args.quiet && !args.json) io.stderr.write(`rethumb scan: as the store's last rebuild wrote them: ${optionWords(recorded).join(' ')}\n`);
+  return invocation.args;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { damaged, type SealLocation, type StructureResult } from './image-damage.js';
-import { SEAL_PAYLOAD_BYTES } from './seal-payload.js';
+import { SEAL_PAYLOAD_BYTES, SEAL_VERSION } from './seal-payload.js';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const SEAL_TYPE = 'rtCK';
@@ -49,8 +49,9 @@ export function pngStructure(body: Uint8Array): StructureResult {
     }
     pos = end;
   }
-  // The seal's CRC covers every chunk's bytes, CRCs included; without one, check chunk by chunk.
-  if (!seal) {
+  // The seal's CRC covers every chunk's bytes, CRCs included; without one — or with one of a
+  // version this code cannot read, which `verifyImage` then ignores — check chunk by chunk.
+  if (!seal || body[seal.payload] !== SEAL_VERSION) {
     for (const chunk of chunks) {
       const stored = view.getUint32(chunk.at + 8 + chunk.length);
       if (crc32(body.subarray(chunk.at + 4, chunk.at + 8 + chunk.length)) !== stored) return damaged('checksum', `CRC of chunk ${chunk.type} at ${chunk.at} does not match`);

@@ -8,11 +8,13 @@ import type { ResolvedVariant } from '../options.js';
 import type { Thumbnail } from '../types.js';
 import type { RegeneratorContext } from './context.js';
 import { readStoredThumbnail } from './read-stored.js';
-import { writeThumbnails } from './regenerate-record.js';
+import { writeThumbnails, type ThumbnailWrites } from './regenerate-record.js';
 
 export interface RestoreOptions {
   /** Accept entries a backup holds as degraded (false when the caller wants them replaced). */
   acceptDegraded: boolean;
+  /** Adds what the primary store took of the copies (a rebuild reports refused writes). */
+  writes?: ThumbnailWrites;
 }
 
 /**
@@ -37,8 +39,16 @@ export async function restoreFromBackups(
   }
   // Keep each entry's degraded flag: a stand-in in the backup stays a stand-in in the primary.
   const real = new Map([...found].filter(([, thumb]) => !thumb.degraded));
-  if (real.size > 0) await writeThumbnails(ctx, key, real, false);
-  if (degraded.size > 0) await writeThumbnails(ctx, key, degraded, true);
+  for (const [batch, isDegraded] of [[real, false], [degraded, true]] as const) {
+    if (batch.size === 0) continue;
+    const writes = await writeThumbnails(ctx, key, batch, isDegraded);
+    if (options.writes) {
+      options.writes.written += writes.written;
+      options.writes.bytesWritten += writes.bytesWritten;
+      options.writes.refused += writes.refused;
+      options.writes.refusal ??= writes.refusal;
+    }
+  }
   ctx.counters.backupHits += found.size;
   return found;
 }

@@ -67,6 +67,13 @@ export interface RecordResult {
   bytesDownloaded: number;
   /** Bytes of thumbnails written for this record. */
   bytesWritten: number;
+  /**
+   * Set when the store refused to write some of the variants rendered for this record (a full
+   * disk, a read-only mount, a directory in the way; each also a `storeError` event): how many,
+   * and the first refusal's message. The record's thumbnails are not (all) stored, whatever its
+   * outcome says; `runBatch` does not count it as done.
+   */
+  unstored?: { variants: number; message: string };
   /** The source's ThumbHash, base64, when this record was rendered from a source (`regenerated`, `mirror`). */
   thumbhash?: string;
   /**

@@ -17,7 +17,7 @@ import { normalizeRecord, type NormalizedRecord } from './normalize-record.js';
 import { restoreFromBackups } from './backup-stores.js';
 import { discardDamaged } from './discard-damaged.js';
 import { readEntry } from './read-stored.js';
-import type { RegenerateOptions, Regeneration } from './regenerate-record.js';
+import type { RegenerateOptions, Regeneration, ThumbnailWrites } from './regenerate-record.js';
 import { DEFAULT_REPORTED_FALLBACK_BYTES, RebuildTally } from './rebuild-tally.js';
 import type { RebuildOptions, RebuildReport, RecordResult } from './rebuild-types.js';
 
@@ -152,9 +152,10 @@ async function rebuildOne(
     const { missing, degraded } = await storedState(ctx, record.key, flags.retryDegraded, verify, signal, true);
     if (missing.length === 0) return { record: record.record, key: record.key, outcome: 'stored', ...(degraded ? { degraded: true } : {}), ...NOTHING_WRITTEN };
     // A backup that holds every missing variant is copied, not fetched.
-    const restored = await restoreFromBackups(ctx, record.key, missing, signal, { acceptDegraded: !flags.retryDegraded });
+    const writes = { written: 0, bytesWritten: 0, refused: 0 } as ThumbnailWrites;
+    const restored = await restoreFromBackups(ctx, record.key, missing, signal, { acceptDegraded: !flags.retryDegraded, writes });
     if (restored.size === missing.length) {
-      return { record: record.record, key: record.key, outcome: 'mirror', written: restored.size, bytesDownloaded: 0, bytesWritten: bodyBytes(restored) };
+      return { record: record.record, key: record.key, outcome: 'mirror', bytesDownloaded: 0, ...writtenOf(writes) };
     }
   }
   const regen = await engine.regenerate(record, Priority.batch, signal, { retryFailed: flags.retryFailed ?? false });
@@ -165,9 +166,8 @@ async function rebuildOne(
       key: record.key,
       outcome: regen.outcome,
       ...(regen.reason === undefined ? {} : { reason: regen.reason, failures: regen.failures }),
-      written: regen.thumbnails.size,
       bytesDownloaded: regen.bytesDownloaded,
-      bytesWritten: bodyBytes(regen.thumbnails),
+      ...writtenOf(regen.writes),
       ...(regen.thumbhash === undefined ? {} : { thumbhash: regen.thumbhash }),
     };
   }
@@ -200,9 +200,8 @@ async function rebuildFailedVariants(engine: RebuildEngine, record: NormalizedRe
     outcome: derived.size === regen.variantFailures.size ? 'derived' : 'placeholder',
     reason: why.reason,
     failures: why.failures,
-    written: regen.thumbnails.size + derived.size,
     bytesDownloaded: regen.bytesDownloaded,
-    bytesWritten: bodyBytes(regen.thumbnails) + bodyBytes(derived),
+    ...writtenOf({ ...regen.writes, written: regen.writes.written + derived.size, bytesWritten: regen.writes.bytesWritten + bodyBytes(derived) }),
     ...(regen.thumbhash === undefined ? {} : { thumbhash: regen.thumbhash }),
   };
 }
@@ -257,6 +256,15 @@ async function storedState(ctx: RegeneratorContext, key: string, retryDegraded: 
 }
 
 const NOTHING_WRITTEN = Object.freeze({ written: 0, bytesDownloaded: 0, bytesWritten: 0 });
+
+/** A result's write fields: what the store took, and what it refused (so a batch does not count the record as done). */
+function writtenOf(writes: ThumbnailWrites): Pick<RecordResult, 'written' | 'bytesWritten' | 'unstored'> {
+  return {
+    written: writes.written,
+    bytesWritten: writes.bytesWritten,
+    ...(writes.refused === 0 ? {} : { unstored: { variants: writes.refused, message: writes.refusal ?? 'the store refused the write' } }),
+  };
+}
 
 function bodyBytes(thumbnails: ReadonlyMap<string, Thumbnail>): number {
   let bytes = 0;

@@ -10,7 +10,8 @@ import { fetchSource, MAX_HOSTNAME_LENGTH } from '../fetching/fetch-source.js';
 import { readImageHeader, renderVariants, type RenderedVariants } from '../imaging/render-variants.js';
 import { sniffHead, sniffImage } from '../imaging/sniff-image.js';
 import type { ByteHold } from '../scheduling/byte-budget.js';
-import { RetryBudget, withRetries } from '../scheduling/retry.js';
+import type { RecentFailure } from '../scheduling/failure-memory.js';
+import { isRetryable, RetryBudget, withRetries } from '../scheduling/retry.js';
 import type { Urgency } from '../scheduling/urgency.js';
 import type { SourceFailure, Thumbnail } from '../types.js';
 import type { RegeneratorContext } from './context.js';
@@ -35,7 +36,23 @@ export interface Regeneration {
    * the others were rendered and stored), by variant name. They fall back like missing ones.
    */
   variantFailures: ReadonlyMap<string, SourceFailure>;
+  /** What the store took of `thumbnails` (a full disk, a read-only mount or a directory in the way refuses writes). */
+  writes: ThumbnailWrites;
 }
+
+/** What `writeThumbnails` managed to store. */
+export interface ThumbnailWrites {
+  /** Variants written. */
+  written: number;
+  /** Bytes of the variants written. */
+  bytesWritten: number;
+  /** Variants the store refused (each also reported as a `storeError`). */
+  refused: number;
+  /** The first refusal's message, when there was one. */
+  refusal?: string;
+}
+
+const NO_WRITES: ThumbnailWrites = Object.freeze({ written: 0, bytesWritten: 0, refused: 0 });
 
 export interface RegenerateOptions {
   /** Fetch sources the negative cache remembers as failed (a rebuild that retries everything). */
@@ -64,10 +81,15 @@ export async function regenerateRecord(
     let bytesDownloaded: number;
     let variantFailures: ReadonlyMap<string, SourceFailure>;
     try {
-      ({ images: rendered, bytesDownloaded, variantFailures } = await renderSource(ctx, url, urgency, signal, budget));
+      ({ images: rendered, bytesDownloaded, variantFailures } = await renderSource(ctx, url, urgency, signal, budget, options.retryFailed === true));
     } catch (error) {
       // The caller's abort is not a source failure: stop and let the caller see it.
       if (signal.aborted) throw signal.reason;
+      if (error instanceof FailedMeanwhile) {
+        ctx.counters.recentlyFailed += 1;
+        failures.push({ ...error.recent.failure, recentlyFailed: true });
+        continue;
+      }
       if (isRethumbError(error, ErrorCodes.ORIGIN_UNAVAILABLE)) ctx.counters.circuitRejections += 1;
       const failure = toSourceFailure(url, error, ErrorCodes.DECODE_FAILED);
       failures.push(failure);
@@ -92,10 +114,21 @@ export async function regenerateRecord(
         ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }),
       });
     }
-    await writeThumbnails(ctx, record.key, thumbnails, false);
-    return { outcome, thumbnails, failures, reason, bytesDownloaded, variantFailures, ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }) };
+    const writes = await writeThumbnails(ctx, record.key, thumbnails, false);
+    return { outcome, thumbnails, failures, reason, bytesDownloaded, variantFailures, writes, ...(rendered.thumbhash === undefined ? {} : { thumbhash: rendered.thumbhash }) };
   }
-  return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0, variantFailures: new Map() };
+  return { outcome: 'failed', thumbnails: new Map(), failures, reason: failures[0]?.code, bytesDownloaded: 0, variantFailures: new Map(), writes: NO_WRITES };
+}
+
+/**
+ * Thrown in a download slot when the source is remembered as failed by the time the slot is
+ * granted: no request is sent, and the record reports the remembered failure. Not a
+ * `RethumbError`, so it says nothing about the host (`neutral`) and is never retried.
+ */
+class FailedMeanwhile extends Error {
+  constructor(readonly recent: RecentFailure) {
+    super(`${recent.failure.source} failed meanwhile`);
+  }
 }
 
 /** Download (download stage), sniff while streaming, check the header, decode once and render every variant (render stage). */
@@ -105,11 +138,12 @@ async function renderSource(
   urgency: Urgency,
   signal: AbortSignal,
   budget: RetryBudget,
+  retryFailed: boolean,
 ): Promise<{ images: RenderedVariants; bytesDownloaded: number; variantFailures: ReadonlyMap<string, SourceFailure> }> {
   // The body counts in the download byte budget from its allocation until its render ends.
   const held = ctx.scheduler.holdSource();
   try {
-    return await downloadAndRender(ctx, url, urgency, signal, budget, held);
+    return await downloadAndRender(ctx, url, urgency, signal, budget, held, retryFailed);
   } finally {
     held.release();
   }
@@ -122,6 +156,7 @@ async function downloadAndRender(
   signal: AbortSignal,
   budget: RetryBudget,
   held: ByteHold,
+  retryFailed: boolean,
 ): Promise<{ images: RenderedVariants; bytesDownloaded: number; variantFailures: ReadonlyMap<string, SourceFailure> }> {
   const { options } = ctx;
   const host = hostOf(url);
@@ -129,6 +164,10 @@ async function downloadAndRender(
   const download = (): Promise<Awaited<ReturnType<typeof fetchSource>>> => ctx.scheduler.download(
     host,
     async () => {
+      // The source may have failed for another record while this one waited for its slot (many
+      // keys sharing one dead URL, a default image that is gone): then no request goes out.
+      const recent = retryFailed ? undefined : await ctx.negativeCache.recall(url);
+      if (recent) throw new FailedMeanwhile(recent);
       const started = performance.now();
       try {
         const source = await fetchSource(url, {
@@ -162,6 +201,9 @@ async function downloadAndRender(
           bytes: 0,
           durationMs: performance.now() - started,
         });
+        // Remembered before the slot goes back (the caller remembers it again, later): records
+        // of the same URL waiting for this slot then find it when they ask (see FailedMeanwhile).
+        if (!signal.aborted && !isRetryable(error)) ctx.negativeCache.remember(url, toSourceFailure(url, error, ErrorCodes.DECODE_FAILED));
         throw error;
       }
     },
@@ -219,22 +261,25 @@ export async function writeThumbnails(
   key: string,
   thumbnails: ReadonlyMap<string, Thumbnail>,
   degraded: boolean,
-): Promise<number> {
+): Promise<ThumbnailWrites> {
   const { store, format } = ctx.options;
-  let written = 0;
+  const writes: ThumbnailWrites = { written: 0, bytesWritten: 0, refused: 0 };
   await Promise.all(
     [...thumbnails.values()].map(async (thumb) => {
       try {
         await store.put({ key, variant: thumb.variant, format }, { body: thumb.body, degraded });
         ctx.counters.bytesWritten += thumb.body.length;
-        written += 1;
+        writes.written += 1;
+        writes.bytesWritten += thumb.body.length;
       } catch (error) {
         ctx.counters.storeErrors += 1;
+        writes.refused += 1;
+        writes.refusal ??= error instanceof Error ? error.message : String(error);
         ctx.emit('storeError', { key, variant: thumb.variant, operation: 'put', error });
       }
     }),
   );
-  return written;
+  return writes;
 }
 
 /** The URL's `host:port`, or '' when it has none that could be fetched (fetchSource then says why). */

@@ -6,6 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, type Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -272,6 +274,27 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
     expect(most).toBeLessThanOrEqual(4);
     expect((await collectReport(queue)).report.counts.stored).toBe(12);
     await expect(enqueueManifest(queue, [], { maxQueued: 0 })).rejects.toMatchObject({ code: ErrorCodes.CONFIG, option: 'maxQueued' });
+  });
+
+  it('a job whose thumbnails the store refused to write fails (BullMQ retries it) instead of counting as rebuilt', async () => {
+    const server = await origin({
+      '/a.jpg': { kind: 'image', body: jpeg, contentType: 'image/jpeg' },
+      '/b.jpg': { kind: 'image', body: jpeg, contentType: 'image/jpeg' },
+    });
+    const root = await tempRoot('bullmq-refused');
+    // A directory where `a`'s small thumbnail goes: the store refuses that write (as a full disk would).
+    await mkdir(join(root, 'a', 'small.webp', 'x'), { recursive: true });
+    const queue = newQueue();
+    const regen = regenerator(server, { store: new FileStore(root), coordination: fleetCoordination() });
+    workers.push(createWorker(regen, { connection: connection(), queueName: queue.name, concurrency: 2 }));
+    await enqueueManifest(queue, [
+      { key: 'a', url: server.urlFor('/a.jpg') },
+      { key: 'b', url: server.urlFor('/b.jpg') },
+    ]);
+    expect(await allFinished(queue, 2)).toBe(true);
+    const { report, failed } = await collectReport(queue);
+    expect(report.counts.regenerated).toBe(1);
+    expect(failed).toEqual([expect.objectContaining({ record: expect.objectContaining({ key: 'a' }), reason: expect.stringContaining('small.webp') })]);
   });
 
   it('the running report counts a record once, even when its job runs again after a crash', async () => {

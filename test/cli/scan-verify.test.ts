@@ -3,8 +3,9 @@
  * disk are listed, the printed repair command refetches exactly those (although their files
  * exist), and `rebuild --verify` heals damage in the same pass.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { damage } from '../helpers/damage.js';
 import { fixture, type Fixture } from './fixture.js';
@@ -24,6 +25,19 @@ async function damageFile(file: string, how: Parameters<typeof damage>[0]): Prom
 const scanArgs = (f: Fixture) => f.args.filter((a, i, all) => a !== '--allow-host' && all[i - 1] !== '--allow-host');
 
 describe('rethumb scan --verify', () => {
+  it('says how the files written before checksums were checked: by structure, or decoded with --decode', async () => {
+    const f = await fixture({ count: 2 });
+    open.push(f);
+    expect((await runCli(['rebuild', f.manifest, ...f.args, '--quiet'])).code).toBe(0);
+    // Re-encoded without a seal, as rethumb wrote entries before checksums existed.
+    const file = join(f.out, 'r/0/small.webp');
+    await writeFile(file, await sharp(await readFile(file)).webp().toBuffer());
+    const quick = await runCli(['scan', f.manifest, ...scanArgs(f), '--verify']);
+    expect(quick.stdout).toContain('written before checksums: 1 files (checked by structure only; --decode checks them fully)');
+    const full = await runCli(['scan', f.manifest, ...scanArgs(f), '--decode']);
+    expect(full.stdout).toContain('written before checksums: 1 files (no checksum to check: decoded in full)');
+  });
+
   it('lists files damaged on disk, and the printed repair command refetches exactly those', async () => {
     const f = await fixture({ count: 8 });
     open.push(f);
@@ -70,6 +84,30 @@ describe('rethumb scan --verify', () => {
 
     const after = await runCli(['scan', f.manifest, ...scanArgs(f), '--decode', '--json']);
     expect(JSON.parse(after.stdout.trim())).toMatchObject({ counts: { present: 8, damaged: 0 }, variantsDamaged: 0, verified: true, decoded: true });
+  }, 90_000);
+
+  it('without --variant, --format or --quality, looks for what the store\'s last rebuild wrote, and its repair writes that', async () => {
+    const f = await fixture({ count: 4 });
+    open.push(f);
+    // The store was built as jpeg with its own variants; the operator scans it without saying so.
+    const built = ['--out', f.out, '--variant', 'thumb=40x40:cover', '--format', 'jpeg', '--allow-host', f.origin.host];
+    expect((await runCli(['rebuild', f.manifest, ...built, '--quiet'])).code).toBe(0);
+    await damageFile(join(f.out, 'r/2/thumb.jpg'), 'truncated 50%');
+    f.origin.resetCounts();
+    const list = join(f.dir, 'damaged.jsonl');
+    const run = await runCli(['scan', f.manifest, '--out', f.out, '--verify', '--list', list]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain("as the store's last rebuild wrote them: --variant thumb=40x40:cover --format jpeg");
+    expect(run.stdout).toContain('present 3, missing 0, degraded 0, damaged 1, invalid 0');
+    const repair = /repair: (.+)/.exec(run.stdout)?.[1];
+    const fix = await runPrinted(`${repair} --json`, { cwd: f.dir });
+    expect(fix.code, fix.stderr).toBe(0);
+    expect(JSON.parse(fix.stdout.trim())).toMatchObject({ total: 1, counts: { regenerated: 1 } });
+    expect(f.origin.hits()).toBe(1);
+    expect(await readdir(join(f.out, 'r/2'))).toEqual(['thumb.jpg']);
+    // Output settings given on the command line win (all of them: none is taken from the journal).
+    const asked = await runCli(['scan', f.manifest, '--out', f.out, '--format', 'webp', '--json']);
+    expect(JSON.parse(asked.stdout.trim())).toMatchObject({ counts: { present: 0, missing: 4 } });
   }, 90_000);
 
   it('rebuild --verify rebuilds damaged entries in the same pass as missing ones', async () => {

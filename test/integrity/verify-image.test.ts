@@ -3,6 +3,7 @@
  * in a sealed file of every output format; files without a seal (written before seals existed,
  * or by other tools) still validate by structure; sealed files still decode.
  */
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DamageKind } from '../../src/integrity/image-damage.js';
@@ -156,6 +157,23 @@ describe('verifyImage', () => {
     const future = Buffer.from(sealed);
     future[14] = 2;
     expect(verifyImage(future, 'jpeg')).toEqual({ ok: true, sealed: false });
+  });
+
+  it('checks the chunk CRCs of a PNG whose seal has an unknown version: they are its whole structure check', async () => {
+    const png = all.find((s) => s.name === 'png')!.body;
+    const sealed = sealImage(png, 'png', await sizeOf(png));
+    const seal = sealed.indexOf('rtCK', 0, 'latin1') + 4;
+    const future = Buffer.from(sealed);
+    future[seal] = 2;
+    // The seal chunk's own CRC no longer matches its bytes: a flipped version byte is damage.
+    expect(verifyImage(future, 'png')).toMatchObject({ ok: false, damage: { kind: 'checksum' } });
+    // A seal a later release wrote (its chunk CRC written over it) leaves the other chunks' CRCs to decide.
+    const later = Buffer.from(future);
+    later.writeUInt32BE(crc32(later.subarray(seal - 4, seal + 13)), seal + 13);
+    expect(verifyImage(later, 'png')).toEqual({ ok: true, sealed: false });
+    const idat = later.indexOf('IDAT', 0, 'latin1');
+    later.writeUInt8(later.readUInt8(idat + 40) ^ 0x10, idat + 40);
+    expect(verifyImage(later, 'png')).toMatchObject({ ok: false, damage: { kind: 'checksum' } });
   });
 });
 

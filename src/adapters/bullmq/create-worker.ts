@@ -3,7 +3,7 @@
  * `rebuildRecord()` as a single-process `rebuild()`, so the combined report is the same.
  */
 import { Worker, type ConnectionOptions, type Job, type RateLimiterOptions, type WorkerOptions } from 'bullmq';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, StoreError } from '../../errors.js';
 import type { Regenerator } from '../../regenerator/regenerator.js';
 import type { RecordResult } from '../../regenerator/rebuild-types.js';
 import type { RebuildJobData } from './enqueue-manifest.js';
@@ -52,8 +52,8 @@ export interface CreateWorkerOptions {
  * Start a worker. Each job folds the record's `RecordResult` into the queue's running report
  * (once per record, even when a stalled job runs again) and returns it; its progress goes
  * 0 → 100. A record that falls back is a completed job with a `placeholder` or `derived`
- * outcome, not a failure: a job fails only when the worker is closing or the regenerator is
- * closed, and BullMQ retries it (`attempts`).
+ * outcome, not a failure: a job fails only when the worker is closing, the regenerator is
+ * closed or the store refused to write its thumbnails, and BullMQ retries it (`attempts`).
  * A worker that dies mid-job loses its lock; BullMQ's stalled-job check gives the job to
  * another worker, and the job id (the record's) keeps it one job; the permits it held to
  * origins expire with their leases.
@@ -88,6 +88,9 @@ export function createWorker(regen: WorkerRegenerator, options: CreateWorkerOpti
     async (job, _token, signal) => {
       await job.updateProgress(0);
       const result = await regen.rebuildRecord(job.data.record, { onlyMissing, retryDegraded, signal });
+      // Rendered but not stored (a full disk, a read-only mount …): not rebuilt, so not folded;
+      // the job fails and BullMQ retries it (`attempts`), then lists it in `failed`.
+      if (result.unstored) throw new StoreError(`The store refused to write ${result.unstored.variants} thumbnail(s) of ${result.key}: ${result.unstored.message}`);
       // Folded before the job completes (and is removed): a crash in between only repeats a fold that counts once.
       await foldResult(await worker.client, summaryKeys(worker.qualifiedName), {
         index: Number.isSafeInteger(job.data.index) ? job.data.index : undefined,
