@@ -153,7 +153,7 @@ their files exist.
 Scan options:
   --list FILE               Write missing, degraded, damaged and invalid
                             records as JSON Lines ("-" for stdout)
-  --concurrency N           Records checked at once (default 32)
+  --concurrency N           Records checked at once (default 32, at most 1000)
   --verify                  Read and check every stored variant for damage
   --decode                  Also decode every variant in full (implies
                             --verify; slower; it adds to the checksum only for

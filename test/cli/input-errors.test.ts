@@ -67,6 +67,12 @@ describe('one line and exit 2 for the user\'s input', () => {
     expectOneLine(await runCli(['rebuild', manifest, '--out', join(dir, 'o4'), '--report', dir]), 2, `rethumb: --report ${dir} is a directory; pass a file name`);
   });
 
+  it('estimate --sample 0 and scan --concurrency out of range (checked before any work, like every count)', async () => {
+    expectOneLine(await runCli(['estimate', manifest, '--out', join(dir, 'o6'), '--sample', '0']), 2, 'rethumb: Expected --sample to be a whole number ≥ 1, got `0`');
+    expectOneLine(await runCli(['scan', manifest, '--out', join(dir, 'o6'), '--concurrency', '0']), 2, 'rethumb: Expected --concurrency to be from 1 to 1000, got `0`');
+    expectOneLine(await runCli(['scan', manifest, '--out', join(dir, 'o6'), '--concurrency', '100000000']), 2, /Expected --concurrency to be from 1 to 1000/);
+  });
+
   it('a CSV manifest without a url column', async () => {
     const csv = join(dir, 'photos.csv');
     await writeFile(csv, 'key,link\na,http://127.0.0.1:9/a.jpg\n');
