@@ -25,7 +25,7 @@ export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals:
   await checkManifest(typedArgs.manifest, io);
   await checkOutDir(typedArgs.out, true);
   const args = await withRecordedSettings(typedArgs, io.isTTY);
-  if (args.report) await checkOutputFile('--report', args.report);
+  if (args.report) await checkOutputFile('--report', args.report, args.manifest);
   if (args.fallbacks) await checkOutputFile('--fallbacks', args.fallbacks);
   signals.setGraceMs?.(args.graceMs);
   const machine = planMachine({ cores: args.cores, processes: args.processes, renderConcurrency: args.regenerator.renderConcurrency });

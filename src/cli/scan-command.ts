@@ -23,7 +23,7 @@ export async function scanCommand(args: ScanArgs, io: CliIO, signals: CliSignals
   resolveOptions(args.regenerator);
   await checkManifest(args.manifest, io);
   await checkOutDir(args.out, false);
-  if (args.list !== undefined) await checkOutputFile('--list', args.list);
+  if (args.list !== undefined) await checkOutputFile('--list', args.list, args.manifest);
   const list: NodeJS.WritableStream | undefined = args.list === undefined ? undefined : args.list === '-' ? io.stdout : createWriteStream(args.list);
   const variants = Object.keys(args.regenerator.variants);
   const format = args.regenerator.format ?? 'webp';
