@@ -158,7 +158,9 @@ function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): Ne
   const kept = settings
     .filter((o) => o.name !== 'report' && o.name !== 'fallbacks')
     .map((o) => (o.name === 'hashes' && o.value !== undefined ? { ...o, value: unusedPathBeside(o.value) } : o));
-  return { advice, resume: undefined, retry: commandLine(['rebuild', r.fallbackReport, '--out', args.out, ...optionWords(withOptions(kept, extra, isRepeatable))]) };
+  // The fallback report is named by its absolute path, so the store is too: pasted in another
+  // directory, a relative --out would fill a new, empty store there (exit 0) instead of this one.
+  return { advice, resume: undefined, retry: commandLine(['rebuild', r.fallbackReport, '--out', resolve(args.out), ...optionWords(withOptions(kept, extra, isRepeatable))]) };
 }
 
 function humanSummary(r: BatchReport, args: RebuildArgs, next: NextCommands): string {
