@@ -4,6 +4,7 @@ import { countRecords } from '../batch/count-records.js';
 import { readJournalHeader } from '../batch/journal.js';
 import { formatOfPath } from '../batch/read-manifest.js';
 import { runBatch, type BatchReport } from '../batch/run-batch.js';
+import { WorkersFailedError } from '../batch/process-pool.js';
 import { resolveOptions } from '../options.js';
 import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
 import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
@@ -79,6 +80,10 @@ export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals:
           bytesWritten: p.bytesWritten,
         }),
     });
+  } catch (error) {
+    // The records finished so far are journaled: say how to continue, in one line.
+    if (error instanceof WorkersFailedError && args.manifest !== '-') throw new WorkersFailedError(`${error.message}; to continue, run: ${resumeCommand(args, typedArgs)}`);
+    throw error;
   } finally {
     display.stop();
     signals.setNotice?.(undefined);
@@ -130,9 +135,8 @@ interface NextCommands {
 /** What the user can paste next: advice per reason, and the resume or retry command. */
 function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): NextCommands {
   const base = ['rebuild', args.manifest, '--out', args.out];
-  // The job's settings as this run had them, and which the user typed on this command line.
+  // The job's settings as this run had them.
   const settings = args.given.filter((o) => o.name in JOB_SETTINGS);
-  const typedNames = new Set(typed.given.map((o) => o.name));
   const advice = advise({
     fallbacks: r.fallbacks,
     reasons: r.fallbackReasons,
@@ -140,11 +144,7 @@ function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): Ne
     rerun: (extra) => commandLine([...base, ...optionWords(withOptions(settings, extra, isRepeatable))]),
   });
   if (r.interrupted && args.manifest === '-') return { advice, resume: undefined, retry: undefined };
-  if (r.interrupted) {
-    // The journal restores the settings it was started with; what this run changed must be given again.
-    const overrides = args.resume ? settings.filter((o) => typedNames.has(o.name)) : [];
-    return { advice, resume: commandLine([...base, ...optionWords(overrides), '--resume']), retry: undefined };
-  }
+  if (r.interrupted) return { advice, resume: resumeCommand(args, typed), retry: undefined };
   // Records refused by our own settings are retried by the advice's command, not this one.
   const retryable = r.fallbackClasses.permanent + r.fallbackClasses.transient;
   if (r.fallbacks === 0 || retryable === 0) return { advice, resume: undefined, retry: undefined };
@@ -161,6 +161,13 @@ function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): Ne
   // The fallback report is named by its absolute path, so the store is too: pasted in another
   // directory, a relative --out would fill a new, empty store there (exit 0) instead of this one.
   return { advice, resume: undefined, retry: commandLine(['rebuild', r.fallbackReport, '--out', resolve(args.out), ...optionWords(withOptions(kept, extra, isRepeatable))]) };
+}
+
+/** How to continue this job: the journal restores the settings it was started with; what this run changed must be given again. */
+function resumeCommand(args: RebuildArgs, typed: RebuildArgs): string {
+  const typedNames = new Set(typed.given.map((o) => o.name));
+  const overrides = args.resume ? args.given.filter((o) => o.name in JOB_SETTINGS && typedNames.has(o.name)) : [];
+  return commandLine(['rebuild', args.manifest, '--out', args.out, ...optionWords(overrides), '--resume']);
 }
 
 function humanSummary(r: BatchReport, args: RebuildArgs, next: NextCommands): string {
