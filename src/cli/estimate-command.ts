@@ -64,6 +64,8 @@ export async function estimateCommand(args: EstimateArgs, io: CliIO, signals: Cl
     fallbacks,
     reasons: report.fallbackReasons,
     rerun: (extra) => commandLine(['estimate', args.manifest, ...optionWords(withOptions(args.given, extra, isRepeatable))]),
+    // The sample's records are not listed anywhere: advice must not send the user to a report.
+    listed: false,
   });
   if (args.json) {
     io.stdout.write(`${JSON.stringify({ command: 'estimate', manifest: args.manifest, out: resolve(args.out), ...report, advice })}\n`);
