@@ -9,7 +9,7 @@ import { resolveOptions } from '../options.js';
 import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
 import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
-import { commandLine } from './command-line.js';
+import { commandLine, pathArg } from './command-line.js';
 import { formatBytes, formatCount, formatDuration, formatRate, formatRecords } from './format.js';
 import { JOB_SETTINGS, mergeSettings, optionWords, readRecordedSettings, recordSettings, withOptions, type GivenOption } from './job-settings.js';
 import { machineSummary, planMachine, sizedRegenerator } from './machine-plan.js';
@@ -134,7 +134,7 @@ interface NextCommands {
 
 /** What the user can paste next: advice per reason, and the resume or retry command. */
 function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): NextCommands {
-  const base = ['rebuild', args.manifest, '--out', args.out];
+  const base = ['rebuild', pathArg(args.manifest), '--out', pathArg(args.out)];
   // The job's settings as this run had them.
   const settings = args.given.filter((o) => o.name in JOB_SETTINGS);
   const advice = advise({
@@ -167,7 +167,7 @@ function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): Ne
 function resumeCommand(args: RebuildArgs, typed: RebuildArgs): string {
   const typedNames = new Set(typed.given.map((o) => o.name));
   const overrides = args.resume ? args.given.filter((o) => o.name in JOB_SETTINGS && typedNames.has(o.name)) : [];
-  return commandLine(['rebuild', args.manifest, '--out', args.out, ...optionWords(overrides), '--resume']);
+  return commandLine(['rebuild', pathArg(args.manifest), '--out', pathArg(args.out), ...optionWords(overrides), '--resume']);
 }
 
 function humanSummary(r: BatchReport, args: RebuildArgs, next: NextCommands): string {

@@ -14,7 +14,7 @@ import type { ScanArgs } from './parse-args.js';
 import { resolveOptions } from '../options.js';
 import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
 import { problemReporter, warnIfEmpty } from './report-problem.js';
-import { commandLine } from './command-line.js';
+import { commandLine, pathArg } from './command-line.js';
 import { createScanProgress } from './scan-progress.js';
 import { optionWords, readRecordedSettings } from './job-settings.js';
 
@@ -127,7 +127,7 @@ const SOURCE_SETTINGS: ReadonlySet<string> = new Set(['allow-host', 'allow-priva
 /** The rebuild of the list with the scan's own output settings and the store's last job's source settings, ready to paste. */
 async function repairCommand(args: ScanArgs, retryDegraded: boolean): Promise<string> {
   const { variants, format, quality } = args.regenerator;
-  const words = ['rebuild', args.list!, '--out', args.out];
+  const words = ['rebuild', pathArg(args.list!), '--out', pathArg(args.out)];
   for (const [name, spec] of Object.entries(variants)) words.push('--variant', `${name}=${spec.width ?? ''}x${spec.height ?? ''}${spec.fit ? `:${spec.fit}` : ''}`);
   if (format !== undefined) words.push('--format', format);
   if (quality !== undefined) words.push('--quality', String(quality));

@@ -119,6 +119,21 @@ describe('printed commands work when pasted', () => {
     for (const r of f.records) expect(await store.get({ key: r.key, variant: 'small', format: 'webp' }), r.key).toBeDefined();
   });
 
+  it('a manifest and a store whose names start with "-" are printed so that pasting does not take them for options', async () => {
+    const f = await fixture({ count: 2 });
+    open.push(f);
+    await rename(f.manifest, join(f.dir, '-photos.jsonl'));
+    // Typed the only way a shell user can: --out=VALUE, and the manifest after `--`.
+    const run = await runCli(['rebuild', '--out=-thumbs', ...f.args.slice(2, -2), '--', '-photos.jsonl'], { cwd: f.dir });
+    expect(run.code, run.stderr).toBe(0);
+    // The advice's command: the first line indented under "what to do:" as a command.
+    const command = run.stdout.split('\n').find((l) => l.startsWith('      '))?.trim();
+    expect(command, run.stdout).toMatch(/ rebuild \.\/-photos\.jsonl --out \.\/-thumbs .*--allow-host /);
+    const pasted = await runPrinted(command!, { cwd: f.dir });
+    expect(pasted.code, pasted.stderr).toBe(0);
+    expect(pasted.stdout).toMatch(/regenerated 2, stored 0, mirror 0, derived 0, placeholder 0/);
+  });
+
   it('an interrupted retry of the fallbacks keeps its manifest: the printed --resume finishes it, and no hashes are overwritten', async () => {
     const f = await fixture({ count: 30, route: () => ({ kind: 'status', status: 404 }) });
     open.push(f);
