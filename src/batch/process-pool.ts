@@ -303,7 +303,7 @@ export class ProcessPool implements RecordRunner {
     this.#restarts += 1;
     if (this.#restarts > this.#maxRestarts) {
       const how = worker.exit?.signal ? `was killed by ${worker.exit.signal}` : `exited with code ${String(worker.exit?.code)}`;
-      this.#fail(new Error(`A record worker ${how}, and workers have now stopped unexpectedly ${this.#restarts} times; giving up (the journal is kept: --resume continues)`));
+      this.#fail(new WorkersFailedError(`A record worker ${how}, and workers have now stopped unexpectedly ${this.#restarts} times; giving up (the journal keeps the records finished so far)`));
       return;
     }
     this.#spawn(worker.slot);
@@ -314,6 +314,14 @@ export class ProcessPool implements RecordRunner {
     this.#failure ??= error;
     this.#wake();
   }
+}
+
+/**
+ * The job gave up because its workers kept dying (the OOM killer, a user's `kill -9`): the
+ * machine's failure, not a bug, and not the records' — the journal keeps what was finished.
+ */
+export class WorkersFailedError extends Error {
+  override name = 'WorkersFailedError';
 }
 
 function send(worker: Worker, message: ToWorker): void {

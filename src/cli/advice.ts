@@ -24,6 +24,8 @@ export interface AdviceContext {
   reasons: FallbackReasonCounts;
   /** The user's command with `extra` options added, ready to paste. */
   rerun(extra: readonly GivenOption[]): string;
+  /** Whether a fallback report lists each record (rebuild's); estimate writes none. @default true */
+  listed?: boolean;
 }
 
 /** Hosts named in a line before "and N more". */
@@ -113,7 +115,10 @@ export function advise(context: AdviceContext): Advice[] {
         if (dominant(r)) {
           advice.push({
             reason,
-            message: `${n} failed at the origin (${hostList(r)}): the fallback report has each record's URL and status; check them, or give mirrors.`,
+            message:
+              context.listed === false
+                ? `${n} failed at the origin (${hostList(r)}): check their URLs, or give mirrors.`
+                : `${n} failed at the origin (${hostList(r)}): the fallback report has each record's URL and status; check them, or give mirrors.`,
           });
         }
         break;
@@ -122,7 +127,10 @@ export function advise(context: AdviceContext): Advice[] {
       case ErrorCodes.INVALID_RECORD:
       case ErrorCodes.INVALID_KEY:
         if (dominant(r)) {
-          advice.push({ reason, message: `${n} ${r.count === 1 ? 'is' : 'are'} malformed (see the fallback report, which has their manifest lines): fix them in the manifest.` });
+          advice.push({
+            reason,
+            message: `${n} ${r.count === 1 ? 'is' : 'are'} malformed${context.listed === false ? '' : ' (see the fallback report, which has their manifest lines)'}: fix them in the manifest.`,
+          });
         }
         break;
     }

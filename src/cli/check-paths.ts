@@ -5,7 +5,7 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir, open, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from './usage-error.js';
 
 /**
@@ -60,12 +60,22 @@ export async function checkOutDir(path: string, create: boolean): Promise<void> 
   }
 }
 
-/** A file the command will write (`--report`, `--list`): its directory must exist or be creatable, and be writable. */
-export async function checkOutputFile(option: string, path: string): Promise<void> {
+/**
+ * A file the command will write (`--report`, `--list`): its directory must exist or be creatable,
+ * and be writable; and it must not be `manifest`, the file the command reads (a scan's list is
+ * itself a manifest, so `scan LIST --list LIST` is an easy slip: it emptied LIST before reading it).
+ */
+export async function checkOutputFile(option: string, path: string, manifest?: string): Promise<void> {
   if (path === '-') return;
   const what = `${option} ${path}`;
   const existing = await stat(path).catch(() => undefined);
   if (existing?.isDirectory()) throw new UsageError(`${what} is a directory; pass a file name`);
+  if (manifest !== undefined && manifest !== '-') {
+    const read = await stat(manifest).catch(() => undefined);
+    // The same path, or another name of the same file (a link).
+    const same = resolve(path) === resolve(manifest) || (existing !== undefined && read !== undefined && existing.dev === read.dev && existing.ino === read.ino);
+    if (same) throw new UsageError(`${what} is the manifest this command reads; pass another file`);
+  }
   const dir = dirname(path);
   try {
     await mkdir(dir, { recursive: true });

@@ -13,6 +13,14 @@ export function shellQuote(arg: string): string {
   return `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
+/**
+ * A relative path as a command-line word that no parser takes for an option: `-m.jsonl` becomes
+ * `./-m.jsonl` (`-` alone, stdin, stays).
+ */
+export function pathArg(path: string): string {
+  return path.startsWith('-') && path !== '-' ? `./${path}` : path;
+}
+
 /** `program args…`, quoted for pasting. */
 export function commandLine(args: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
   return [programName(env), ...args.map(shellQuote)].join(' ');

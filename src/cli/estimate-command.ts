@@ -7,7 +7,7 @@ import { formatBytes, formatCount, formatDuration, formatRate, formatRecords } f
 import { resolveOptions } from '../options.js';
 import { checkManifest, checkOutDir } from './check-paths.js';
 import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
-import { commandLine } from './command-line.js';
+import { commandLine, pathArg } from './command-line.js';
 import { optionWords, withOptions } from './job-settings.js';
 import { planMachine, sizedRegenerator } from './machine-plan.js';
 import { isRepeatable, type EstimateArgs } from './parse-args.js';
@@ -63,7 +63,9 @@ export async function estimateCommand(args: EstimateArgs, io: CliIO, signals: Cl
   const advice = advise({
     fallbacks,
     reasons: report.fallbackReasons,
-    rerun: (extra) => commandLine(['estimate', args.manifest, ...optionWords(withOptions(args.given, extra, isRepeatable))]),
+    rerun: (extra) => commandLine(['estimate', pathArg(args.manifest), ...optionWords(withOptions(args.given, extra, isRepeatable))]),
+    // The sample's records are not listed anywhere: advice must not send the user to a report.
+    listed: false,
   });
   if (args.json) {
     io.stdout.write(`${JSON.stringify({ command: 'estimate', manifest: args.manifest, out: resolve(args.out), ...report, advice })}\n`);

@@ -13,6 +13,12 @@ export const EXIT_CODES = `Exit codes:
 ${EXIT_USAGE}
   130  interrupted by SIGINT (Ctrl-C), 143 by SIGTERM`;
 
+/** scan fetches nothing, so nothing falls back: what it finds is counted. */
+const SCAN_EXIT_CODES = `Exit codes:
+  0    done (missing, degraded and damaged records are counted, not errors)
+${EXIT_USAGE.slice(EXIT_USAGE.indexOf('\n') + 1)}
+  130  interrupted by SIGINT (Ctrl-C), 143 by SIGTERM`;
+
 const REBUILD_EXIT_CODES = `Exit codes:
 ${EXIT_USAGE}, or --resume
        refused (another manifest, other output settings, no journal)
@@ -156,7 +162,7 @@ last rebuild wrote (the settings its journal recorded), not the defaults.
 Scan options:
   --list FILE               Write missing, degraded, damaged and invalid
                             records as JSON Lines ("-" for stdout)
-  --concurrency N           Records checked at once (default 32)
+  --concurrency N           Records checked at once (default 32, at most 1000)
   --verify                  Read and check every stored variant for damage
   --decode                  Also decode every variant in full (implies
                             --verify; slower; it adds to the checksum only for
@@ -168,7 +174,7 @@ ${DISPLAY}
 
 ${MANIFEST}
 
-${EXIT_CODES}`;
+${SCAN_EXIT_CODES}`;
 
 export const ESTIMATE_HELP = `Usage: rethumb estimate MANIFEST --out DIR [--sample N] [options]
 

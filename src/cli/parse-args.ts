@@ -216,7 +216,8 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
         args: {
           ...common,
           list: str(values.list),
-          concurrency: int('concurrency', values.concurrency),
+          // Checks in flight at once: bounded like rebuild's --concurrency (each holds an open file).
+          concurrency: count('concurrency', values.concurrency, 1000),
           verify: values.verify === true || values.decode === true,
           decode: values.decode === true,
         },
@@ -225,7 +226,7 @@ export function parseInvocation(argv: readonly string[], isTTY: boolean): Invoca
       if (common.manifest === '-') throw new UsageError('`estimate` reads the manifest twice: pass a file, not stdin');
       return {
         kind: 'estimate',
-        args: { ...common, sample: int('sample', values.sample), onlyMissing: onlyMissing(values), retryDegraded: values['retry-degraded'] === true },
+        args: { ...common, sample: atLeastOne('sample', values.sample), onlyMissing: onlyMissing(values), retryDegraded: values['retry-degraded'] === true },
       };
   }
 }
@@ -318,6 +319,13 @@ function int(option: string, value: unknown): number | undefined {
 function count(option: string, value: unknown, max: number): number | undefined {
   const n = int(option, value);
   if (n !== undefined && (n < 1 || n > max)) throw new UsageError(`Expected --${option} to be from 1 to ${max}, got \`${n}\``);
+  return n;
+}
+
+/** A whole number ≥ 1 with no upper bound of its own (`--sample` larger than the manifest runs all of it), or undefined. */
+function atLeastOne(option: string, value: unknown): number | undefined {
+  const n = int(option, value);
+  if (n !== undefined && n < 1) throw new UsageError(`Expected --${option} to be a whole number ≥ 1, got \`${n}\``);
   return n;
 }
 

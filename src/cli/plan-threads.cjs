@@ -145,10 +145,48 @@ function planThreads(input) {
   return { cores, processes, coresPerProcess: share, renderConcurrency, threadPool };
 }
 
+/** The flags that size a job to a machine, as the journal records them. */
+const MACHINE_FLAGS = ['cores', 'processes', 'render-concurrency'];
+
+/**
+ * The machine flags a job's journal recorded (`DIR/.rethumb/journal.jsonl`'s header, the
+ * `settings` pairs of job-settings.ts), for a `--resume` that does not give them again: the
+ * resumed run restores them, so the pool must be sized for them now, before it starts. Empty
+ * when there is no readable journal (the real command line then says why).
+ * @param {string} out `--out DIR`
+ * @returns {Record<string, string>}
+ */
+function recordedMachineFlags(out) {
+  const { closeSync, openSync, readSync } = require('node:fs');
+  const { join } = require('node:path');
+  /** @type {Record<string, string>} */
+  const flags = {};
+  let fd;
+  try {
+    fd = openSync(join(out, '.rethumb', 'journal.jsonl'), 'r');
+    // The header is the first line: the manifest's identity, the output and the flags given.
+    const buffer = Buffer.alloc(1_048_576);
+    const length = readSync(fd, buffer, 0, buffer.length, 0);
+    const text = buffer.toString('utf8', 0, length);
+    const end = text.indexOf('\n');
+    const header = JSON.parse(end === -1 ? text : text.slice(0, end));
+    if (header === null || header.rethumbJournal !== 1 || !Array.isArray(header.settings)) return flags;
+    for (const pair of header.settings) {
+      if (Array.isArray(pair) && MACHINE_FLAGS.includes(pair[0]) && typeof pair[1] === 'string') flags[pair[0]] = pair[1];
+    }
+  } catch {
+    // No journal, or not one this version reads: nothing to restore.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return flags;
+}
+
 /**
  * What the bin knows before the command line is parsed: `--cores`, `--processes` and
  * `--render-concurrency` read loosely from `argv` (a malformed value is ignored here and
- * refused by the real parser), the command (only `rebuild` runs worker processes) and the
+ * refused by the real parser) or, for `rebuild --resume`, from the job's journal, which the
+ * resumed run restores them from; the command (only `rebuild` runs worker processes) and the
  * machine's cores.
  * @param {readonly string[]} argv
  * @param {number} machineCores
@@ -156,15 +194,25 @@ function planThreads(input) {
  */
 function planInputOfArgv(argv, machineCores) {
   const { parseArgs } = require('node:util');
-  const { values, positionals } = parseArgs({
+  const { values: given, positionals } = parseArgs({
     args: [...argv],
-    options: { cores: { type: 'string' }, processes: { type: 'string' }, 'render-concurrency': { type: 'string' } },
+    options: {
+      cores: { type: 'string' },
+      processes: { type: 'string' },
+      'render-concurrency': { type: 'string' },
+      out: { type: 'string' },
+      resume: { type: 'boolean' },
+    },
     strict: false,
     allowPositionals: true,
   });
+  const rebuild = positionals[0] === 'rebuild';
+  const recorded = rebuild && given.resume === true && typeof given.out === 'string' ? recordedMachineFlags(given.out) : {};
+  // A flag given again overrides the recorded one, as in job-settings.ts's mergeSettings.
+  const values = { ...recorded, ...given };
   /** @param {unknown} value */
   const count = (value) => (typeof value === 'string' && /^\d+$/.test(value) && Number(value) >= 1 ? Number(value) : undefined);
-  const processes = positionals[0] === 'rebuild' ? count(values.processes) : 1;
+  const processes = rebuild ? count(values.processes) : 1;
   const renderConcurrency = count(values['render-concurrency']);
   return {
     cores: count(values.cores) ?? machineCores,

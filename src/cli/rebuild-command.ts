@@ -5,11 +5,12 @@ import { ErrorCodes, isRethumbError, StoreError } from '../errors.js';
 import { readJournalHeader } from '../batch/journal.js';
 import { formatOfPath } from '../batch/read-manifest.js';
 import { runBatch, type BatchReport } from '../batch/run-batch.js';
+import { WorkersFailedError } from '../batch/process-pool.js';
 import { resolveOptions } from '../options.js';
 import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
 import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
-import { commandLine } from './command-line.js';
+import { commandLine, pathArg } from './command-line.js';
 import { formatBytes, formatCount, formatDuration, formatRate, formatRecords } from './format.js';
 import { JOB_SETTINGS, mergeSettings, optionWords, readRecordedSettings, recordSettings, withOptions, type GivenOption } from './job-settings.js';
 import { machineSummary, planMachine, sizedRegenerator } from './machine-plan.js';
@@ -26,7 +27,7 @@ export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals:
   await checkManifest(typedArgs.manifest, io);
   await checkOutDir(typedArgs.out, true);
   const args = await withRecordedSettings(typedArgs, io.isTTY);
-  if (args.report) await checkOutputFile('--report', args.report);
+  if (args.report) await checkOutputFile('--report', args.report, args.manifest);
   if (args.fallbacks) await checkOutputFile('--fallbacks', args.fallbacks);
   signals.setGraceMs?.(args.graceMs);
   const machine = planMachine({ cores: args.cores, processes: args.processes, renderConcurrency: args.regenerator.renderConcurrency });
@@ -84,9 +85,10 @@ export async function rebuildCommand(typedArgs: RebuildArgs, io: CliIO, signals:
     // The store refused writes (a full disk …): the journal holds what was stored, so the job
     // continues with --resume once the store is fixed; say how, as a command to paste.
     if (isRethumbError(error, ErrorCodes.STORE) && args.manifest !== '-') {
-      const resume = commandLine(['rebuild', args.manifest, '--out', args.out, '--resume']);
-      throw new StoreError(`${error.message}:\n    ${resume}`, error.cause ?? error);
+      throw new StoreError(`${error.message}:\n    ${resumeCommand(args, typedArgs)}`, error.cause ?? error);
     }
+    // The records finished so far are journaled: say how to continue, in one line.
+    if (error instanceof WorkersFailedError && args.manifest !== '-') throw new WorkersFailedError(`${error.message}; to continue, run: ${resumeCommand(args, typedArgs)}`);
     throw error;
   } finally {
     display.stop();
@@ -138,10 +140,9 @@ interface NextCommands {
 
 /** What the user can paste next: advice per reason, and the resume or retry command. */
 function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): NextCommands {
-  const base = ['rebuild', args.manifest, '--out', args.out];
-  // The job's settings as this run had them, and which the user typed on this command line.
+  const base = ['rebuild', pathArg(args.manifest), '--out', pathArg(args.out)];
+  // The job's settings as this run had them.
   const settings = args.given.filter((o) => o.name in JOB_SETTINGS);
-  const typedNames = new Set(typed.given.map((o) => o.name));
   const advice = advise({
     fallbacks: r.fallbacks,
     reasons: r.fallbackReasons,
@@ -149,11 +150,7 @@ function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): Ne
     rerun: (extra) => commandLine([...base, ...optionWords(withOptions(settings, extra, isRepeatable))]),
   });
   if (r.interrupted && args.manifest === '-') return { advice, resume: undefined, retry: undefined };
-  if (r.interrupted) {
-    // The journal restores the settings it was started with; what this run changed must be given again.
-    const overrides = args.resume ? settings.filter((o) => typedNames.has(o.name)) : [];
-    return { advice, resume: commandLine([...base, ...optionWords(overrides), '--resume']), retry: undefined };
-  }
+  if (r.interrupted) return { advice, resume: resumeCommand(args, typed), retry: undefined };
   // Records refused by our own settings are retried by the advice's command, not this one.
   const retryable = r.fallbackClasses.permanent + r.fallbackClasses.transient;
   if (r.fallbacks === 0 || retryable === 0) return { advice, resume: undefined, retry: undefined };
@@ -167,7 +164,16 @@ function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): Ne
   const kept = settings
     .filter((o) => o.name !== 'report' && o.name !== 'fallbacks')
     .map((o) => (o.name === 'hashes' && o.value !== undefined ? { ...o, value: unusedPathBeside(o.value) } : o));
-  return { advice, resume: undefined, retry: commandLine(['rebuild', r.fallbackReport, '--out', args.out, ...optionWords(withOptions(kept, extra, isRepeatable))]) };
+  // The fallback report is named by its absolute path, so the store is too: pasted in another
+  // directory, a relative --out would fill a new, empty store there (exit 0) instead of this one.
+  return { advice, resume: undefined, retry: commandLine(['rebuild', r.fallbackReport, '--out', resolve(args.out), ...optionWords(withOptions(kept, extra, isRepeatable))]) };
+}
+
+/** How to continue this job: the journal restores the settings it was started with; what this run changed must be given again. */
+function resumeCommand(args: RebuildArgs, typed: RebuildArgs): string {
+  const typedNames = new Set(typed.given.map((o) => o.name));
+  const overrides = args.resume ? args.given.filter((o) => o.name in JOB_SETTINGS && typedNames.has(o.name)) : [];
+  return commandLine(['rebuild', pathArg(args.manifest), '--out', pathArg(args.out), ...optionWords(overrides), '--resume']);
 }
 
 function humanSummary(r: BatchReport, args: RebuildArgs, next: NextCommands): string {

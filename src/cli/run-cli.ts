@@ -3,6 +3,7 @@
  * codes. `main.ts` calls it with the real process; tests can call it with their own streams.
  */
 import { ConfigError, ErrorCodes, RethumbError } from '../errors.js';
+import { WorkersFailedError } from '../batch/process-pool.js';
 import { configMessage } from './config-message.js';
 import { USER_ERRNO, why } from './check-paths.js';
 import { VERSION } from '../options.js';
@@ -53,6 +54,8 @@ export function describeFailure(error: unknown): { code: 1 | 2; message: string 
     const input = error.code === ErrorCodes.CONFIG || error.code === ErrorCodes.JOURNAL || error.code === ErrorCodes.MANIFEST;
     return { code: input ? 2 : 1, message: error.message };
   }
+  // The machine's failure (workers killed again and again): what happened and how to continue.
+  if (error instanceof WorkersFailedError) return { code: 1, message: error.message };
   const errno = error as NodeJS.ErrnoException;
   if (typeof errno?.code === 'string' && typeof errno.syscall === 'string') {
     const where = errno.path === undefined ? '' : ` ${errno.path}`;

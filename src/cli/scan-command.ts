@@ -14,7 +14,7 @@ import { parseInvocation, type ScanArgs } from './parse-args.js';
 import { resolveOptions } from '../options.js';
 import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
 import { problemReporter, warnIfEmpty } from './report-problem.js';
-import { commandLine } from './command-line.js';
+import { commandLine, pathArg } from './command-line.js';
 import { createScanProgress } from './scan-progress.js';
 import { optionWords, readRecordedSettings } from './job-settings.js';
 
@@ -24,7 +24,7 @@ export async function scanCommand(given: ScanArgs, io: CliIO, signals: CliSignal
   await checkManifest(given.manifest, io);
   await checkOutDir(given.out, false);
   const args = await withStoreOutputSettings(given, io);
-  if (args.list !== undefined) await checkOutputFile('--list', args.list);
+  if (args.list !== undefined) await checkOutputFile('--list', args.list, args.manifest);
   const list: NodeJS.WritableStream | undefined = args.list === undefined ? undefined : args.list === '-' ? io.stdout : createWriteStream(args.list);
   const variants = Object.keys(args.regenerator.variants);
   const format = args.regenerator.format ?? 'webp';
@@ -149,7 +149,7 @@ const SOURCE_SETTINGS: ReadonlySet<string> = new Set(['allow-host', 'allow-priva
 /** The rebuild of the list with the scan's own output settings and the store's last job's source settings, ready to paste. */
 async function repairCommand(args: ScanArgs, retryDegraded: boolean): Promise<string> {
   const { variants, format, quality } = args.regenerator;
-  const words = ['rebuild', args.list!, '--out', args.out];
+  const words = ['rebuild', pathArg(args.list!), '--out', pathArg(args.out)];
   for (const [name, spec] of Object.entries(variants)) words.push('--variant', `${name}=${spec.width ?? ''}x${spec.height ?? ''}${spec.fit ? `:${spec.fit}` : ''}`);
   if (format !== undefined) words.push('--format', format);
   if (quality !== undefined) words.push('--quality', String(quality));

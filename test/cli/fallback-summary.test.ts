@@ -3,6 +3,8 @@
  * reason, and says what to do in command-line terms — with a command that works when pasted.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
@@ -84,6 +86,16 @@ describe('fallbacks per reason, and what to do', () => {
     expect(text.stdout).toContain('Most of the sample fell back');
     const { stdout } = await sh('sh', ['-c', adviceCommand(text.stdout)], { cwd: f.dir });
     expect(stdout).toMatch(/sample outcomes: regenerated 4,/);
+  });
+
+  it('estimate\'s advice sends no one to a fallback report (estimate writes none)', async () => {
+    const f = await setup({ count: 4, route: () => ({ kind: 'status', status: 404 }) });
+    const run = await runCli(['estimate', f.manifest, ...f.args, '--sample', '4', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const estimate = JSON.parse(run.stdout);
+    expect(estimate.advice).toEqual([{ reason: ErrorCodes.HTTP_STATUS, message: expect.stringMatching(/^4 records failed at the origin/) }]);
+    expect(estimate.advice[0].message).not.toContain('fallback report');
+    expect(existsSync(join(f.out, '.rethumb', 'fallbacks.jsonl'))).toBe(false);
   });
 
   it('--help and the README say what the address policy refuses, and how to allow it', async () => {

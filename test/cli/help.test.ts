@@ -26,6 +26,9 @@ describe('--help', () => {
     const rebuild = (await runCli(['rebuild', '--help'])).stdout;
     expect(scan).toContain('Exit codes:');
     expect(scan).not.toContain('--resume');
+    // scan fetches nothing: no record of it falls back.
+    expect(scan).not.toContain('fell back');
+    expect(scan).toMatch(/0 +done \(missing, degraded and damaged records are counted/);
     expect(rebuild).toMatch(/--resume\s+refused/);
     expect(rebuild).toContain('prints the command that continues the job');
   });

@@ -3,7 +3,7 @@
  * for the user's input (never a stack trace); exit 1 is for rethumb's own failure.
  */
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,22 @@ describe('one line and exit 2 for the user\'s input', () => {
 
   it('a report path that is a directory', async () => {
     expectOneLine(await runCli(['rebuild', manifest, '--out', join(dir, 'o4'), '--report', dir]), 2, `rethumb: --report ${dir} is a directory; pass a file name`);
+  });
+
+  it('estimate --sample 0 and scan --concurrency out of range (checked before any work, like every count)', async () => {
+    expectOneLine(await runCli(['estimate', manifest, '--out', join(dir, 'o6'), '--sample', '0']), 2, 'rethumb: Expected --sample to be a whole number ≥ 1, got `0`');
+    expectOneLine(await runCli(['scan', manifest, '--out', join(dir, 'o6'), '--concurrency', '0']), 2, 'rethumb: Expected --concurrency to be from 1 to 1000, got `0`');
+    expectOneLine(await runCli(['scan', manifest, '--out', join(dir, 'o6'), '--concurrency', '100000000']), 2, /Expected --concurrency to be from 1 to 1000/);
+  });
+
+  it('a --report or --list that is the manifest itself: refused, the manifest kept whole', async () => {
+    const list = join(dir, 'list.jsonl');
+    const lines = '{"key":"a","url":"http://127.0.0.1:9/a.jpg"}\n{"key":"b","url":"http://127.0.0.1:9/b.jpg"}\n';
+    await writeFile(list, lines);
+    // A scan's list is a manifest: scanning it again into itself emptied it before reading it.
+    expectOneLine(await runCli(['scan', list, '--out', join(dir, 'o7'), '--list', list]), 2, `rethumb: --list ${list} is the manifest this command reads; pass another file`);
+    expectOneLine(await runCli(['rebuild', list, '--out', join(dir, 'o7'), '--report', list]), 2, /--report .*list\.jsonl is the manifest this command reads/);
+    expect(await readFile(list, 'utf8')).toBe(lines);
   });
 
   it('a CSV manifest without a url column', async () => {

@@ -65,6 +65,18 @@ describe('one machine, all its cores: the CLI sizes itself to the cores before l
     expect(summary).toMatchObject({ total: 3, counts: { regenerated: 3 }, interrupted: false });
   }, 90_000);
 
+  it('--resume sizes the pool for the --cores and --processes the job was started with (the journal restores them)', async () => {
+    const f = await setup({ count: 2 });
+    const first = await runCli(['rebuild', f.manifest, ...f.args, '--cores', '32', '--processes', '1', '--json'], { env: NO_POOL, timeoutMs: 60_000 });
+    expect(first.code, first.stderr).toBe(0);
+    // Exactly as the CLI prints it after an interruption: the manifest, --out and --resume.
+    const resumed = await runCli(['rebuild', f.manifest, '--out', f.out, '--resume', '--json'], { env: NO_POOL, timeoutMs: 60_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    // Before the fix the bin sized the pool from the command line alone (7 threads on 2 cores),
+    // and the restored --cores 32 rendered 6 images at once instead of 33.
+    expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!).machine).toEqual({ cores: 32, processes: 1, renderConcurrency: 33, threadPool: 37 });
+  }, 90_000);
+
   it('lets the user’s UV_THREADPOOL_SIZE win, leaving one thread for the file system and DNS', async () => {
     const f = await setup({ count: 2 });
     const run = await runCli(['rebuild', f.manifest, ...f.args, '--cores', '32', '--processes', '1', '--json'], { env: { UV_THREADPOOL_SIZE: '8' } });

@@ -1,4 +1,7 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // CommonJS (the bin reads it before libuv's pool starts): loaded the way the ESM CLI loads it.
@@ -59,5 +62,22 @@ describe('planThreads: one machine, all its cores', () => {
     expect(planInputOfArgv(['estimate', 'm.jsonl', '--cores', '32', '--processes', '3'], 2)).toEqual({ cores: 32, processes: 1 });
     // Malformed values are the real parser's to refuse.
     expect(planInputOfArgv(['rebuild', 'm.jsonl', '--cores', 'many', '--processes', '0'], 4)).toEqual({ cores: 4 });
+  });
+
+  it('with rebuild --resume, reads the machine flags the job’s journal recorded; flags given again win', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'rethumb-plan-'));
+    try {
+      // No journal yet: argv alone.
+      expect(planInputOfArgv(['rebuild', 'm.jsonl', '--out', out, '--resume'], 2)).toEqual({ cores: 2 });
+      await mkdir(join(out, '.rethumb'));
+      const header = { rethumbJournal: 1, settings: [['allow-host', '127.0.0.1:1'], ['cores', '32'], ['processes', '2'], ['render-concurrency', '9']] };
+      await writeFile(join(out, '.rethumb', 'journal.jsonl'), `${JSON.stringify(header)}\n{"i":0,"o":"regenerated"}\n`);
+      expect(planInputOfArgv(['rebuild', 'm.jsonl', '--out', out, '--resume'], 2)).toEqual({ cores: 32, processes: 2, renderConcurrency: 9 });
+      expect(planInputOfArgv(['rebuild', 'm.jsonl', `--out=${out}`, '--resume', '--processes', '4'], 2)).toEqual({ cores: 32, processes: 4, renderConcurrency: 9 });
+      // Not a resume: the journal is another job's.
+      expect(planInputOfArgv(['rebuild', 'm.jsonl', '--out', out], 2)).toEqual({ cores: 2 });
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });

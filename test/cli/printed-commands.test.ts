@@ -2,7 +2,7 @@
  * Issue 13, point 3: the commands the CLI prints for pasting work when pasted — run here exactly
  * as printed, in a shell, from the directory the user was in (paths with spaces included).
  */
-import { mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/storage/file-store.js';
@@ -98,6 +98,40 @@ describe('printed commands work when pasted', () => {
     const store = new FileStore(f.out);
     const entry = await store.get({ key: 'r/0', variant: 'small', format: 'png' });
     expect(await decode(entry!.body)).toMatchObject({ format: 'png', width: 48, height: 48 });
+  });
+
+  it('"retry the fallbacks" pasted in another directory retries into the same store (its --out is absolute, like its manifest)', async () => {
+    const f = await fixture({ count: 4, route: (i, photo) => (i < 2 ? { kind: 'status', status: 503 } : photo) });
+    open.push(f);
+    // The user's relative --out, in the directory they work in.
+    const run = await runCli(['rebuild', f.manifest, '--out', 'thumbs', ...f.args.slice(2)], { cwd: f.dir });
+    expect(run.code, run.stderr).toBe(0);
+    const command = printedCommand(run.stdout, 'retry the fallbacks once their sources are back:')!;
+    // Later, in another terminal, elsewhere: the sources are back.
+    const elsewhere = join(f.dir, 'elsewhere');
+    await mkdir(elsewhere);
+    for (const r of f.records.slice(0, 2)) f.origin.route(r.path, { kind: 'image', body: f.photo, contentType: 'image/jpeg' });
+    const retried = await runPrinted(command, { cwd: elsewhere });
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stdout).toMatch(/regenerated 2, stored 0, mirror 0, derived 0, placeholder 0/);
+    expect(await readdir(elsewhere)).toEqual([]);
+    const store = new FileStore(join(f.dir, 'thumbs'));
+    for (const r of f.records) expect(await store.get({ key: r.key, variant: 'small', format: 'webp' }), r.key).toBeDefined();
+  });
+
+  it('a manifest and a store whose names start with "-" are printed so that pasting does not take them for options', async () => {
+    const f = await fixture({ count: 2 });
+    open.push(f);
+    await rename(f.manifest, join(f.dir, '-photos.jsonl'));
+    // Typed the only way a shell user can: --out=VALUE, and the manifest after `--`.
+    const run = await runCli(['rebuild', '--out=-thumbs', ...f.args.slice(2, -2), '--', '-photos.jsonl'], { cwd: f.dir });
+    expect(run.code, run.stderr).toBe(0);
+    // The advice's command: the first line indented under "what to do:" as a command.
+    const command = run.stdout.split('\n').find((l) => l.startsWith('      '))?.trim();
+    expect(command, run.stdout).toMatch(/ rebuild \.\/-photos\.jsonl --out \.\/-thumbs .*--allow-host /);
+    const pasted = await runPrinted(command!, { cwd: f.dir });
+    expect(pasted.code, pasted.stderr).toBe(0);
+    expect(pasted.stdout).toMatch(/regenerated 2, stored 0, mirror 0, derived 0, placeholder 0/);
   });
 
   it('an interrupted retry of the fallbacks keeps its manifest: the printed --resume finishes it, and no hashes are overwritten', async () => {

@@ -12,7 +12,7 @@ import { damage } from '../helpers/damage.js';
 import { decode } from '../helpers/images.js';
 import { until } from '../regenerator/support.js';
 import { fixture, type Fixture } from './fixture.js';
-import { childrenOf, HAS_PROC, isAlive, journalEntries, readJsonLinesFile, runCli, startCli } from './support.js';
+import { childrenOf, HAS_PROC, isAlive, journalEntries, readJsonLinesFile, runCli, runPrinted, startCli } from './support.js';
 
 const open: Fixture[] = [];
 afterEach(async () => {
@@ -166,6 +166,33 @@ describe('rethumb rebuild --processes 2', () => {
     for (const r of f.records) expect(f.origin.hits(r.path)).toBeLessThanOrEqual(2);
     // The dead worker's permits went back, and the cap held throughout.
     expect(f.origin.maxInFlight).toBeLessThanOrEqual(PER_HOST);
+  }, TEST_MS);
+
+  it.runIf(HAS_PROC)('workers killed again and again (the OOM killer): one line, exit 1, no stack, and the command that continues, which finishes the job', async () => {
+    const f = await setup(60, 100);
+    const run = startCli(['rebuild', f.manifest, ...args(f), '--processes', '2'], RUN);
+    // Kill every worker as it appears until the job gives up (2N + 2 deaths are tolerated), bounded.
+    for (let round = 0; round < 100 && run.child.exitCode === null; round += 1) {
+      for (const pid of childrenOf(run.child.pid!)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const failed = await run.done;
+    expect(failed.code, failed.stderr).toBe(1);
+    const lines = failed.stderr.split('\n').filter(Boolean);
+    expect(lines, failed.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^rethumb: A record worker was killed by SIGKILL, and workers have now stopped unexpectedly \d+ times; giving up/);
+    expect(failed.stderr).not.toMatch(/^\s+at |This is a bug/m);
+    const command = /; to continue, run: (.+)$/.exec(lines[0]!)?.[1];
+    expect(command, lines[0]).toMatch(/ rebuild .* --resume$/);
+    const resumed = await runPrinted(command!, { cwd: process.cwd(), timeoutMs: 90_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    await expectComplete(f, join(f.out, '.rethumb', 'fallbacks.jsonl'));
   }, TEST_MS);
 
   it.runIf(HAS_PROC)('Ctrl-C (SIGINT to the whole process group) stops the job in the parent: exit 130, in-flight records finished and journaled, --resume finishes', async () => {
