@@ -47,8 +47,10 @@ describe('fetchSource: the headers deadline against interim responses', () => {
     expect(error.timeoutMs).toBe(600);
     expect(error.message).toContain('headers deadline of 600 ms');
     expect(error.url).toBe(raw.urlFor('/a.jpg'));
-    // Interim responses did arrive meanwhile (the case undici's own timer restarts on).
-    expect(raw.hints()).toBeGreaterThanOrEqual(2);
+    // Interim responses did arrive meanwhile (the case undici's own timer restarts on): about
+    // six on a quiet machine; a loaded one (origin and client share this event loop) may fire
+    // the interval only once before the deadline, which still restarted undici's timer.
+    expect(raw.hints()).toBeGreaterThanOrEqual(1);
   });
 
   it('runs per redirect hop, from that hop\'s request start, and names the hop that stalled', async () => {
