@@ -10,6 +10,14 @@ import { formatCount, formatRecords } from './format.js';
 import type { GivenOption } from './job-settings.js';
 import { reasonText } from './reason-text.js';
 
+/** Reasons a run again cannot change: the record itself is malformed (fix the manifest). */
+export const MALFORMED_RECORD_REASONS: ReadonlySet<string> = new Set<string>([
+  ErrorCodes.INVALID_URL,
+  ErrorCodes.UNSUPPORTED_PROTOCOL,
+  ErrorCodes.INVALID_RECORD,
+  ErrorCodes.INVALID_KEY,
+]);
+
 export interface Advice {
   /** The reason it is about. */
   reason: string;
@@ -46,6 +54,9 @@ export function reasonLines(reasons: FallbackReasonCounts, indent = '    '): str
 export function advise(context: AdviceContext): Advice[] {
   const advice: Advice[] = [];
   const dominant = (r: ReasonCount): boolean => r.count * 2 >= context.fallbacks;
+  // Malformed records are advised as one group (a bad URL, a bad protocol, a record too long: one fix).
+  const malformed = Object.entries(context.reasons).reduce((n, [reason, r]) => n + (MALFORMED_RECORD_REASONS.has(reason) ? r.count : 0), 0);
+  let malformedAdvised = false;
   for (const [reason, r] of Object.entries(context.reasons)) {
     const n = formatRecords(r.count);
     const were = r.count === 1 ? 'was' : 'were';
@@ -126,10 +137,12 @@ export function advise(context: AdviceContext): Advice[] {
       case ErrorCodes.UNSUPPORTED_PROTOCOL:
       case ErrorCodes.INVALID_RECORD:
       case ErrorCodes.INVALID_KEY:
-        if (dominant(r)) {
+        // MALFORMED_RECORD_REASONS: only an edit of the manifest changes these.
+        if (!malformedAdvised && malformed * 2 >= context.fallbacks) {
+          malformedAdvised = true;
           advice.push({
             reason,
-            message: `${n} ${r.count === 1 ? 'is' : 'are'} malformed${context.listed === false ? '' : ' (see the fallback report, which has their manifest lines)'}: fix them in the manifest.`,
+            message: `${formatRecords(malformed)} ${malformed === 1 ? 'is' : 'are'} malformed${context.listed === false ? '' : ' (see the fallback report, which has their manifest lines)'}: fix them in the manifest.`,
           });
         }
         break;

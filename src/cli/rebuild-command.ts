@@ -8,7 +8,7 @@ import { runBatch, type BatchReport } from '../batch/run-batch.js';
 import { WorkersFailedError } from '../batch/process-pool.js';
 import { resolveOptions } from '../options.js';
 import { checkManifest, checkOutDir, checkOutputFile } from './check-paths.js';
-import { advise, adviceLines, reasonLines, type Advice } from './advice.js';
+import { advise, adviceLines, MALFORMED_RECORD_REASONS, reasonLines, type Advice } from './advice.js';
 import { interruptedExitCode, type CliIO, type CliSignals } from './cli-io.js';
 import { commandLine, pathArg } from './command-line.js';
 import { formatBytes, formatCount, formatDuration, formatRate, formatRecords } from './format.js';
@@ -151,8 +151,10 @@ function nextCommands(r: BatchReport, args: RebuildArgs, typed: RebuildArgs): Ne
   });
   if (r.interrupted && args.manifest === '-') return { advice, resume: undefined, retry: undefined };
   if (r.interrupted) return { advice, resume: resumeCommand(args, typed), retry: undefined };
-  // Records refused by our own settings are retried by the advice's command, not this one.
-  const retryable = r.fallbackClasses.permanent + r.fallbackClasses.transient;
+  // Records refused by our own settings are retried by the advice's command, not this one, and
+  // malformed records fail the same way until the manifest is fixed: no retry for them alone.
+  const malformed = Object.entries(r.fallbackReasons).reduce((n, [reason, counted]) => n + (MALFORMED_RECORD_REASONS.has(reason) ? counted.count : 0), 0);
+  const retryable = r.fallbackClasses.permanent + r.fallbackClasses.transient - malformed;
   if (r.fallbacks === 0 || retryable === 0) return { advice, resume: undefined, retry: undefined };
   const extra: GivenOption[] = [];
   // Permanent failures are held by the failure memory at the next run: force them.

@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -96,6 +97,28 @@ describe('fallbacks per reason, and what to do', () => {
     expect(estimate.advice).toEqual([{ reason: ErrorCodes.HTTP_STATUS, message: expect.stringMatching(/^4 records failed at the origin/) }]);
     expect(estimate.advice[0].message).not.toContain('fallback report');
     expect(existsSync(join(f.out, '.rethumb', 'fallbacks.jsonl'))).toBe(false);
+  });
+
+  it('records that are malformed get "fix them in the manifest", and no retry command (a rerun fails them the same way)', async () => {
+    const f = await setup({ count: 2 });
+    const manifest = join(f.dir, 'malformed.jsonl');
+    const lines = [
+      { key: 'bad/url', url: 'not a url' },
+      { key: 'bad/protocol', url: 'ftp://example.invalid/a.jpg' },
+      { key: 'bad/long', url: `http://${f.origin.host}/${'a'.repeat(9000)}.jpg` },
+    ];
+    await writeFile(manifest, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const run = await runCli(['rebuild', manifest, ...f.args]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('placeholder 3');
+    expect(run.stdout).toContain('fix them in the manifest');
+    expect(run.stdout).not.toContain('retry the fallbacks');
+    expect(f.origin.hits()).toBe(0);
+    // With one record that can recover (a 503), the retry command is printed again.
+    const mixed = join(f.dir, 'mixed.jsonl');
+    await writeFile(mixed, `${JSON.stringify(lines[0])}\n${JSON.stringify({ key: 'gone', url: f.origin.urlFor('/missing.jpg') })}\n`);
+    const again = await runCli(['rebuild', mixed, ...f.args]);
+    expect(again.stdout).toContain('retry the fallbacks');
   });
 
   it('--help and the README say what the address policy refuses, and how to allow it', async () => {
