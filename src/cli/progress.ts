@@ -6,7 +6,7 @@
  * - `quiet`: nothing.
  * Everything goes to stderr; stdout is kept for the final summary.
  */
-import cliProgress from 'cli-progress';
+import { createTerminalBar } from './terminal-bar.js';
 import type { RecordOutcome } from '../regenerator/rebuild-types.js';
 import { formatBytes, formatCount, formatDuration, formatRate } from './format.js';
 
@@ -98,48 +98,8 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
 }
 
 function barDisplay(stream: NodeJS.WritableStream): ProgressDisplay {
-  let last: ProgressSnapshot | undefined;
-  const bar = new cliProgress.SingleBar({
-    stream,
-    fps: 5,
-    barsize: 24,
-    hideCursor: true,
-    linewrap: false,
-    // cli-progress returns the cursor to where the bar started when it stops: anything printed
-    // since would be overwritten, so a line is printed with the bar stopped (and cleared), then
-    // the bar starts again below it.
-    clearOnComplete: true,
-    // We handle SIGINT ourselves (to write the report); the bar must not exit for us.
-    gracefulExit: false,
-    format: (options, params) => {
-      if (!last) return '';
-      const bar = last.total ? `${cliProgress.Format.BarFormat(params.progress, options)} ` : '';
-      return `${bar}${formatProgress(last)}`;
-    },
-  });
-  let started = false;
-  return {
-    update: (snapshot) => {
-      last = snapshot;
-      const total = snapshot.total ?? 0;
-      if (!started) {
-        started = true;
-        bar.start(total, snapshot.done);
-        return;
-      }
-      if (bar.getTotal() !== total) bar.setTotal(total);
-      bar.update(snapshot.done);
-    },
-    log: (line) => {
-      if (started) bar.stop();
-      stream.write(`${line}\n`);
-      if (started && last) bar.start(last.total ?? 0, last.done);
-    },
-    stop: () => {
-      if (started) bar.stop();
-      started = false;
-    },
-  };
+  // Cleared on stop: the summary that follows says it all.
+  return createTerminalBar<ProgressSnapshot>(stream, formatProgress, true);
 }
 
 function periodicDisplay(options: ProgressOptions, render: (s: ProgressSnapshot) => string): ProgressDisplay {

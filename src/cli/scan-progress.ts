@@ -4,7 +4,7 @@
  * `intervalMs` otherwise, or nothing. A `scan --verify` of a large store takes minutes: the bar
  * says how many.
  */
-import cliProgress from 'cli-progress';
+import { createTerminalBar } from './terminal-bar.js';
 import type { ScanStatus } from '../batch/scan.js';
 import { formatCount, formatDuration, formatRate } from './format.js';
 import type { ProgressMode } from './progress.js';
@@ -68,31 +68,6 @@ export function createScanProgress(mode: ProgressMode, stream: NodeJS.WritableSt
 }
 
 function barDisplay(stream: NodeJS.WritableStream): ScanProgressDisplay {
-  let last: ScanSnapshot | undefined;
-  let started = false;
-  const bar = new cliProgress.SingleBar({
-    stream,
-    fps: 5,
-    barsize: 24,
-    hideCursor: true,
-    linewrap: false,
-    gracefulExit: false,
-    format: (options, params) => (last ? `${last.total ? `${cliProgress.Format.BarFormat(params.progress, options)} ` : ''}${formatScanProgress(last)}` : ''),
-  });
-  return {
-    update: (snapshot) => {
-      last = snapshot;
-      const total = snapshot.total ?? 0;
-      if (!started) {
-        started = true;
-        bar.start(total, snapshot.done);
-        return;
-      }
-      if (bar.getTotal() !== total) bar.setTotal(total);
-      bar.update(snapshot.done);
-    },
-    stop: () => {
-      if (started) bar.stop();
-    },
-  };
+  // Left on screen when the scan ends, its last state above the summary.
+  return createTerminalBar<ScanSnapshot>(stream, formatScanProgress, false);
 }
