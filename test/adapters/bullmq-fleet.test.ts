@@ -13,8 +13,9 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectReport, enqueueManifest, jobIdFor } from '../../src/adapters/bullmq/index.js';
 import { ErrorCodes } from '../../src/errors.js';
-import { FileStore, type RebuildReport, type ThumbRecord } from '../../src/index.js';
+import { FileStore, type ThumbRecord } from '../../src/index.js';
 import { startTestOrigin, type OriginRoute, type TestOrigin } from '../../src/testing/test-origin.js';
+import { comparable } from './comparable-report.js';
 import { makeImage } from '../helpers/images.js';
 import { countedImage, newTraffic, numberedRoutes } from '../regenerator/politeness-support.js';
 import { tempRoot, until } from '../regenerator/support.js';
@@ -323,17 +324,3 @@ describe.skipIf(!binary || !existsSync(DIST))('rethumb/bullmq: a fleet of four w
   }, 120_000);
 });
 
-/** The parts of a report that must not depend on how the work was spread. */
-function comparable(report: RebuildReport) {
-  return {
-    total: report.total,
-    counts: report.counts,
-    bytesDownloaded: report.bytesDownloaded,
-    bytesWritten: report.bytesWritten,
-    fallbacksDropped: report.fallbacksDropped,
-    aborted: report.aborted,
-    fallbacks: report.fallbacks
-      .map((f) => ({ key: f.key, outcome: f.outcome, reason: f.reason, written: f.written, failures: f.failures?.map((x) => [x.source, x.code, x.status]) }))
-      .sort((a, b) => a.key.localeCompare(b.key)),
-  };
-}

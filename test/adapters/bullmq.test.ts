@@ -16,6 +16,7 @@ import { doneSlots, foldResult, summaryKeys } from '../../src/adapters/bullmq/re
 import { ErrorCodes } from '../../src/errors.js';
 import { FileStore, type RebuildReport, type RecordResult, type ThumbRecord } from '../../src/index.js';
 import type { TestOrigin } from '../../src/testing/index.js';
+import { comparable } from './comparable-report.js';
 import { makeImage, truncate } from '../helpers/images.js';
 import { until, useHarness } from '../regenerator/support.js';
 import { findRedisServer, MISSING_REDIS, redisRequired, startRedis, type TestRedis } from './redis-server.js';
@@ -99,21 +100,6 @@ describe.skipIf(!binary)('rethumb/bullmq', () => {
       { key: 'mirrored', url: server.urlFor('/gone.jpg'), mirrors: [server.urlFor('/mirror.jpg')] },
     ];
     return { server, records };
-  }
-
-  /** The parts of a report that must not depend on how the work was spread. */
-  function comparable(report: RebuildReport) {
-    return {
-      total: report.total,
-      counts: report.counts,
-      bytesDownloaded: report.bytesDownloaded,
-      bytesWritten: report.bytesWritten,
-      fallbacksDropped: report.fallbacksDropped,
-      aborted: report.aborted,
-      fallbacks: report.fallbacks
-        .map((f) => ({ key: f.key, outcome: f.outcome, reason: f.reason, written: f.written, failures: f.failures?.map((x) => [x.source, x.code, x.status]) }))
-        .sort((a, b) => a.key.localeCompare(b.key)),
-    };
   }
 
   async function singleProcess(server: TestOrigin, records: ThumbRecord[]): Promise<RebuildReport> {

@@ -37,21 +37,9 @@ export function startCli(args: readonly string[], options: CliOptions = {}): { c
     ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   if (options.stdin !== undefined) child.stdin!.end(options.stdin);
   else child.stdin!.end();
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 25_000);
-  const done = new Promise<CliRun>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { child, done };
+  return { child, done: collect(child, options.timeoutMs) };
 }
 
 /** Run a command line the CLI printed, exactly as printed, in a POSIX shell. */
@@ -65,19 +53,23 @@ export function runPrinted(command: string, options: { cwd: string; timeoutMs?: 
  */
 export function startPrinted(command: string, options: { cwd: string; timeoutMs?: number }): { child: ChildProcess; done: Promise<CliRun> } {
   const child = spawn('sh', ['-c', `exec ${command}`], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { child, done: collect(child, options.timeoutMs) };
+}
+
+/** The child's output and how it ended; it is killed after `timeoutMs` (a bound, never expected). */
+function collect(child: ChildProcess, timeoutMs = 25_000): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 25_000);
-  const done = new Promise<CliRun>((resolve, reject) => {
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise<CliRun>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
   });
-  return { child, done };
 }
 
 /** The command printed on the line after `heading` (indented), e.g. after "to continue, run:". */
